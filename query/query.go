@@ -1,0 +1,306 @@
+package query
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/duckdb/duckdb-go/v2"
+	pg "github.com/pganalyze/pg_query_go/v6"
+)
+
+// QueryOption tunes one query.
+type QueryOption func(*queryOptions)
+
+type queryOptions struct {
+	cache   bool
+	partial bool
+}
+
+// UseCache lets the query reuse rows of identical scans made in the last 5 minutes (the
+// plugins' query cache, sized by WithQueryCache). With the cache on, a cancelled query
+// lets scans already running finish filling the cache.
+func UseCache() QueryOption { return func(o *queryOptions) { o.cache = true } }
+
+// AllowPartial keeps a query going when one member connection of an aggregator fails:
+// its rows are missing and the failure is reported in Rows.Stats instead of failing the
+// whole query.
+func AllowPartial() QueryOption { return func(o *queryOptions) { o.partial = true } }
+
+// Plan is what Engine.Plan learned about a query without calling any API.
+type Plan struct {
+	Columns []Column
+	Scans   []ScanInfo
+	// SQL is the rewritten text the SQL engine runs, for debugging.
+	SQL string
+}
+
+// ScanInfo describes one plugin-table scan of a query.
+type ScanInfo struct {
+	Connection string
+	Table      string
+	Quals      []string // e.g. region = 'us-east-1'
+	Limit      int64    // -1 when no limit is pushed down
+}
+
+// Plan parses, rewrites and binds sql against the plugins' schemas. It calls no API: this
+// is what `spout validate` runs.
+func (e *Engine) Plan(ctx context.Context, sqlText string, opts ...QueryOption) (*Plan, error) {
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	p, err := e.prepare(ctx, sqlText, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.release(p.scans)
+	out := &Plan{Columns: p.columns, SQL: p.sql}
+	for _, s := range p.scans {
+		out.Scans = append(out.Scans, s.info())
+	}
+	return out, nil
+}
+
+type prepared struct {
+	*plan
+	columns []Column
+	ordered bool
+}
+
+func (e *Engine) prepare(ctx context.Context, sqlText string, opts []QueryOption) (*prepared, error) {
+	var o queryOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	pl, err := e.rewrite(sqlText, o)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range pl.scans {
+		e.scans.Store(s.id, s)
+	}
+	cols, err := e.describe(ctx, pl.sql)
+	if err != nil {
+		e.release(pl.scans)
+		return nil, e.sqlError(sqlText, err)
+	}
+	return &prepared{plan: pl, columns: cols, ordered: topLevelOrdered(sqlText)}, nil
+}
+
+func (e *Engine) release(scans []*scanSpec) {
+	for _, s := range scans {
+		e.scans.Delete(s.id)
+	}
+}
+
+// describe binds the query and reads its result columns without running it.
+func (e *Engine) describe(ctx context.Context, sqlText string) ([]Column, error) {
+	rows, err := e.db.QueryContext(ctx, "DESCRIBE "+sqlText)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols []Column
+	for rows.Next() {
+		var name, typ string
+		var rest [4]any
+		if err := rows.Scan(&name, &typ, &rest[0], &rest[1], &rest[2], &rest[3]); err != nil {
+			return nil, fmt.Errorf("reading result columns: %w", err)
+		}
+		cols = append(cols, Column{Name: name, Type: pgType(typ), EngineType: typ})
+	}
+	return cols, rows.Err()
+}
+
+// topLevelOrdered reports whether the outermost query has ORDER BY. Such results are
+// sorted (and so held) by the SQL engine anyway; all others stream row by row.
+func topLevelOrdered(sqlText string) bool {
+	tree, err := pg.Parse(sqlText)
+	if err != nil || len(tree.Stmts) != 1 {
+		return true
+	}
+	s := tree.Stmts[0].Stmt.GetSelectStmt()
+	return s == nil || len(s.SortClause) > 0
+}
+
+// Query runs sql and streams its rows. Close the Rows (or read them to the end) to release
+// the plugin scans; cancelling ctx stops the plugins' API calls.
+func (e *Engine) Query(ctx context.Context, sqlText string, opts ...QueryOption) (*Rows, error) {
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	p, err := e.prepare(ctx, sqlText, opts)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	r := &Rows{eng: e, sql: sqlText, cols: p.columns, scans: p.scans, cancel: cancel}
+	if p.ordered {
+		rows, err := e.db.QueryContext(ctx, p.sql)
+		if err != nil {
+			cancel()
+			e.release(p.scans)
+			return nil, r.translate(ctx, err)
+		}
+		r.sqlRows = rows
+		r.dest = make([]any, len(p.columns))
+		r.ptrs = make([]any, len(p.columns))
+		for i := range r.dest {
+			r.ptrs[i] = &r.dest[i]
+		}
+		return r, nil
+	}
+	r.stream(ctx, p)
+	return r, nil
+}
+
+// stream runs the query with every result row handed to spout_emit as DuckDB produces it,
+// so a large result flows through a bounded buffer instead of being materialised.
+func (r *Rows) stream(ctx context.Context, p *prepared) {
+	e := r.eng
+	qid := "q" + strconv.FormatInt(e.seq.Add(1), 10)
+	em := &emitter{ch: make(chan []any, 1024), done: make(chan struct{})}
+	e.emits.Store(qid, em)
+	r.em, r.qid = em, qid
+	r.finished = make(chan struct{})
+	wrapped := fmt.Sprintf("SELECT count(%s('%s', *COLUMNS(*))) FROM (%s) AS spout_result", emitFunction, qid, p.sql)
+	go func() {
+		defer close(r.finished)
+		var n int64
+		err := e.db.QueryRowContext(ctx, wrapped).Scan(&n)
+		em.err = err
+		close(em.ch)
+	}()
+}
+
+// emitFunction receives every result row of a streamed query.
+const emitFunction = "spout_emit"
+
+type emitter struct {
+	ch   chan []any
+	done chan struct{} // closed when the reader goes away
+	err  error         // the query's error, set before ch is closed
+	once sync.Once
+}
+
+var errReaderGone = errors.New("result reader closed")
+
+func (e *Engine) registerEmitFunction(ctx context.Context) error {
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("opening DuckDB connection: %w", err)
+	}
+	defer conn.Close()
+	varchar, err := duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
+	if err != nil {
+		return err
+	}
+	anyT, err := duckdb.NewTypeInfo(duckdb.TYPE_ANY)
+	if err != nil {
+		return err
+	}
+	boolean, err := duckdb.NewTypeInfo(duckdb.TYPE_BOOLEAN)
+	if err != nil {
+		return err
+	}
+	f := &emitUDF{
+		cfg: duckdb.ScalarFuncConfig{
+			InputTypeInfos:      []duckdb.TypeInfo{varchar},
+			VariadicTypeInfo:    anyT,
+			ResultTypeInfo:      boolean,
+			Volatile:            true,
+			SpecialNullHandling: true,
+		},
+		eng: e,
+	}
+	if err := duckdb.RegisterScalarUDF(conn, emitFunction, f); err != nil {
+		return fmt.Errorf("registering %s: %w", emitFunction, err)
+	}
+	return nil
+}
+
+type emitUDF struct {
+	cfg duckdb.ScalarFuncConfig
+	eng *Engine
+}
+
+func (f *emitUDF) Config() duckdb.ScalarFuncConfig { return f.cfg }
+
+func (f *emitUDF) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{RowExecutor: func(values []driver.Value) (any, error) {
+		qid, _ := values[0].(string)
+		v, ok := f.eng.emits.Load(qid)
+		if !ok {
+			return nil, fmt.Errorf("%s: unknown query %q", emitFunction, qid)
+		}
+		em := v.(*emitter)
+		row := make([]any, len(values)-1)
+		for i, v := range values[1:] {
+			row[i] = v
+		}
+		select {
+		case em.ch <- row:
+			return true, nil
+		case <-em.done:
+			return nil, errReaderGone
+		}
+	}}
+}
+
+var quotedName = regexp.MustCompile(`"([^"]+)"`)
+
+// sqlError turns a SQL engine error into a SQLError located in the user's text. DuckDB
+// reports positions in the rewritten text, so the location is found again by name.
+func (e *Engine) sqlError(userSQL string, err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "\n\nLINE"); i >= 0 {
+		msg = msg[:i]
+	}
+	msg = strings.TrimSpace(msg)
+	if strings.Contains(msg, scanFunction) || strings.Contains(msg, emitFunction) {
+		msg = strings.ReplaceAll(msg, scanFunction, "plugin scan")
+	}
+	pos := -1
+	if m := quotedName.FindStringSubmatch(msg); m != nil {
+		pos = findIdent(userSQL, m[1])
+	}
+	se := newSQLError(userSQL, pos, msg)
+	se.Err = err
+	return se
+}
+
+// findIdent finds name in sql as a whole identifier outside string literals.
+func findIdent(sqlText, name string) int {
+	if name == "" {
+		return -1
+	}
+	lower := strings.ToLower(sqlText)
+	target := strings.ToLower(name)
+	inStr := false
+	for i := 0; i < len(lower); i++ {
+		c := lower[i]
+		if c == '\'' {
+			inStr = !inStr
+			continue
+		}
+		if inStr || !strings.HasPrefix(lower[i:], target) {
+			continue
+		}
+		before := i == 0 || !isIdentByte(lower[i-1])
+		after := i+len(target) >= len(lower) || !isIdentByte(lower[i+len(target)])
+		if before && after {
+			return i
+		}
+	}
+	return -1
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+}
+

@@ -1,0 +1,728 @@
+package query
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
+)
+
+// plan is a user query made ready for DuckDB: the rewritten text and the plugin scans it
+// refers to.
+type plan struct {
+	sql   string
+	scans []*scanSpec
+}
+
+// rewriter turns one Postgres-dialect query into DuckDB SQL. It parses with Postgres's own
+// grammar, resolves every table reference through the search path, pins quals and limits
+// to plugin scans, applies the Postgres-compat rules and prints the tree.
+type rewriter struct {
+	eng   *Engine
+	sql   string
+	opts  queryOptions
+	ctes  map[string]bool
+	scans []*scanSpec
+	err   error
+}
+
+func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
+	tree, err := pg.Parse(sql)
+	if err != nil {
+		return nil, parseError(sql, err)
+	}
+	if len(tree.Stmts) == 0 {
+		return nil, newSQLError(sql, -1, "empty query")
+	}
+	if len(tree.Stmts) > 1 {
+		return nil, newSQLError(sql, int(tree.Stmts[1].StmtLocation), "only one statement per query")
+	}
+	raw := tree.Stmts[0]
+	sel := raw.Stmt.GetSelectStmt()
+	if sel == nil {
+		return nil, newSQLError(sql, int(raw.StmtLocation), fmt.Sprintf("only SELECT queries can run; this is %s", stmtKind(raw.Stmt)))
+	}
+	if sel.IntoClause != nil {
+		return nil, newSQLError(sql, int(raw.StmtLocation), "SELECT INTO is not allowed")
+	}
+	r := &rewriter{eng: e, sql: sql, opts: opts, ctes: map[string]bool{}}
+	r.collectCTEs(raw.Stmt)
+	r.compat(raw.Stmt)
+	if r.err != nil {
+		return nil, r.err
+	}
+	// Every SELECT in the tree, nested ones included, gets its FROM resolved once.
+	walkNode(raw.Stmt, func(n *pg.Node) bool {
+		if s := n.GetSelectStmt(); s != nil {
+			r.selectStmt(s)
+		}
+		return r.err == nil
+	})
+	if r.err != nil {
+		return nil, r.err
+	}
+	out, err := pg.Deparse(tree)
+	if err != nil {
+		return nil, fmt.Errorf("printing rewritten query: %w", err)
+	}
+	return &plan{sql: out, scans: r.scans}, nil
+}
+
+func parseError(sql string, err error) error {
+	var perr *pgparser.Error
+	if errors.As(err, &perr) {
+		pos := -1
+		if perr.Cursorpos > 0 {
+			pos = runeToByte(sql, perr.Cursorpos-1)
+		}
+		e := newSQLError(sql, pos, perr.Message)
+		e.Err = err
+		return e
+	}
+	return &SQLError{Message: err.Error(), Err: err}
+}
+
+// runeToByte converts Postgres's character cursor into a byte offset.
+func runeToByte(s string, runes int) int {
+	i := 0
+	for off := range s {
+		if i == runes {
+			return off
+		}
+		i++
+	}
+	return len(s)
+}
+
+func stmtKind(n *pg.Node) string {
+	name := fmt.Sprintf("%T", n.GetNode())
+	name = strings.TrimPrefix(name, "*pg_query.Node_")
+	name = strings.TrimSuffix(name, "Stmt")
+	switch name {
+	case "VariableSet":
+		return "a SET statement"
+	case "Copy":
+		return "a COPY statement"
+	}
+	return "a " + strings.ToUpper(name) + " statement"
+}
+
+func (r *rewriter) fail(pos int32, format string, args ...any) {
+	if r.err == nil {
+		r.err = newSQLError(r.sql, int(pos), fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *rewriter) collectCTEs(root *pg.Node) {
+	walkNode(root, func(n *pg.Node) bool {
+		if c := n.GetCommonTableExpr(); c != nil {
+			r.ctes[c.Ctename] = true
+		}
+		return true
+	})
+}
+
+// relation is one item of a FROM list as far as qual pinning and column resolution care.
+type relation struct {
+	name    string   // what qualifies its columns: alias, else table name
+	columns []string // known output columns; nil: unknown
+	node    *pg.Node // the RangeVar node, replaced in place by the scan
+	rv      *pg.RangeVar
+	spec    *scanSpec // nil for anything that is not a plugin table
+	conds   []*pg.Node
+}
+
+type relRef struct {
+	rel      *relation
+	nullable bool
+}
+
+func (r *rewriter) selectStmt(s *pg.SelectStmt) {
+	if s.Op != pg.SetOperation_SETOP_NONE {
+		return // larg and rarg are SelectStmts of their own
+	}
+	var rels []*relation
+	var refs []relRef
+	for _, item := range s.FromClause {
+		refs = append(refs, r.fromItem(item, &rels)...)
+	}
+	if r.err != nil {
+		return
+	}
+	for _, c := range conjuncts(s.WhereClause) {
+		for _, ref := range refs {
+			if !ref.nullable && ref.rel.spec != nil {
+				ref.rel.conds = append(ref.rel.conds, c)
+			}
+		}
+	}
+	limit := r.safeLimit(s, rels)
+	for _, rel := range rels {
+		if rel.spec == nil {
+			continue
+		}
+		r.pinQuals(rel, rels)
+		if limit >= 0 && len(rels) == 1 {
+			rel.spec.limit = limit
+		}
+		if err := checkRequired(rel.spec); err != nil {
+			var mq *MissingQualError
+			if errors.As(err, &mq) {
+				mq.Position = int(rel.rv.Location) + 1
+				mq.Line, mq.Column = lineCol(r.sql, int(rel.rv.Location))
+			}
+			if r.err == nil {
+				r.err = err
+			}
+			return
+		}
+		r.replace(rel)
+	}
+}
+
+// fromItem collects the relations under one FROM item. Join conditions are attached to
+// the relations they can filter: both sides of an inner join, the inner side of an outer
+// join. WHERE conjuncts go to relations no outer join can null-extend.
+func (r *rewriter) fromItem(n *pg.Node, rels *[]*relation) []relRef {
+	switch x := n.GetNode().(type) {
+	case *pg.Node_RangeVar:
+		rel := r.rangeVar(n, x.RangeVar)
+		if rel == nil {
+			return nil
+		}
+		*rels = append(*rels, rel)
+		return []relRef{{rel: rel}}
+	case *pg.Node_JoinExpr:
+		j := x.JoinExpr
+		left := r.fromItem(j.Larg, rels)
+		right := r.fromItem(j.Rarg, rels)
+		conds := conjuncts(j.Quals)
+		attach := func(refs []relRef) {
+			for _, ref := range refs {
+				if !ref.nullable && ref.rel.spec != nil {
+					ref.rel.conds = append(ref.rel.conds, conds...)
+				}
+			}
+		}
+		nullable := func(refs []relRef) []relRef {
+			out := make([]relRef, len(refs))
+			for i, ref := range refs {
+				out[i] = relRef{rel: ref.rel, nullable: true}
+			}
+			return out
+		}
+		switch j.Jointype {
+		case pg.JoinType_JOIN_INNER:
+			attach(left)
+			attach(right)
+			return append(left, right...)
+		case pg.JoinType_JOIN_LEFT:
+			attach(right)
+			return append(left, nullable(right)...)
+		case pg.JoinType_JOIN_RIGHT:
+			attach(left)
+			return append(nullable(left), right...)
+		default:
+			return append(nullable(left), nullable(right)...)
+		}
+	case *pg.Node_RangeSubselect:
+		rel := &relation{}
+		if a := x.RangeSubselect.Alias; a != nil {
+			rel.name = a.Aliasname
+			rel.columns = aliasColumns(a)
+		}
+		if rel.columns == nil {
+			rel.columns = targetNames(x.RangeSubselect.Subquery.GetSelectStmt())
+		}
+		*rels = append(*rels, rel)
+		return []relRef{{rel: rel}}
+	case *pg.Node_RangeFunction:
+		rel := &relation{columns: []string{}}
+		if a := x.RangeFunction.Alias; a != nil {
+			rel.name = a.Aliasname
+			rel.columns = append(rel.columns, a.Aliasname)
+			rel.columns = append(rel.columns, aliasColumns(a)...)
+		}
+		for _, f := range x.RangeFunction.Functions {
+			for _, item := range f.GetList().GetItems() {
+				if fc := item.GetFuncCall(); fc != nil {
+					rel.columns = append(rel.columns, funcName(fc))
+				}
+			}
+		}
+		// Set-returning functions name their columns value/key/... unless aliased.
+		rel.columns = append(rel.columns, "value", "key", "ordinality")
+		*rels = append(*rels, rel)
+		return []relRef{{rel: rel}}
+	default:
+		rel := &relation{}
+		*rels = append(*rels, rel)
+		return []relRef{{rel: rel}}
+	}
+}
+
+func aliasColumns(a *pg.Alias) []string {
+	if a == nil || len(a.Colnames) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(a.Colnames))
+	for _, c := range a.Colnames {
+		out = append(out, c.GetString_().GetSval())
+	}
+	return out
+}
+
+// targetNames lists a subquery's output column names, or nil when they cannot be known
+// without binding (a star, an unnamed expression).
+func targetNames(s *pg.SelectStmt) []string {
+	if s == nil || s.Op != pg.SetOperation_SETOP_NONE {
+		return nil
+	}
+	var out []string
+	for _, t := range s.TargetList {
+		rt := t.GetResTarget()
+		if rt == nil {
+			return nil
+		}
+		if rt.Name != "" {
+			out = append(out, rt.Name)
+			continue
+		}
+		cr := rt.Val.GetColumnRef()
+		if cr == nil {
+			return nil
+		}
+		last := cr.Fields[len(cr.Fields)-1]
+		if last.GetAStar() != nil {
+			return nil
+		}
+		out = append(out, last.GetString_().GetSval())
+	}
+	return out
+}
+
+func funcName(fc *pg.FuncCall) string {
+	if len(fc.Funcname) == 0 {
+		return ""
+	}
+	return fc.Funcname[len(fc.Funcname)-1].GetString_().GetSval()
+}
+
+// rangeVar resolves a table reference. CTE names shadow plugin tables, as in Postgres.
+func (r *rewriter) rangeVar(n *pg.Node, rv *pg.RangeVar) *relation {
+	name := rv.Relname
+	alias := name
+	if rv.Alias != nil {
+		alias = rv.Alias.Aliasname
+	}
+	if rv.Schemaname == "" && r.ctes[name] {
+		return &relation{name: alias}
+	}
+	conn, h, schema, err := r.eng.resolveTable(rv.Schemaname, name)
+	if err != nil {
+		r.fail(rv.Location, "%v", err)
+		return nil
+	}
+	spec := &scanSpec{
+		id:      r.eng.newScanID(),
+		host:    h,
+		conn:    conn,
+		targets: r.eng.targets(conn),
+		table:   name,
+		schema:  schema,
+		quals:   map[string]*proto.Quals{},
+		limit:   -1,
+		cache:   r.opts.cache,
+		partial: r.opts.partial,
+		stats:   newScanStats(),
+	}
+	cols := make([]string, 0, len(schema.Columns))
+	for _, c := range schema.Columns {
+		cols = append(cols, c.Name)
+	}
+	if rv.Alias != nil && len(rv.Alias.Colnames) > 0 {
+		// FROM t AS a(x, y) renames the leading columns.
+		renamed := aliasColumns(rv.Alias)
+		copy(cols, renamed)
+	}
+	return &relation{name: alias, columns: cols, node: n, rv: rv, spec: spec}
+}
+
+// replace swaps the table reference for a subquery over the scan function. The subquery
+// restores plugin types DuckDB's table-function API cannot declare (JSON).
+func (r *rewriter) replace(rel *relation) {
+	spec := rel.spec
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, c := range spec.schema.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		q := quoteIdent(c.Name)
+		if c.Type == proto.ColumnType_JSON {
+			fmt.Fprintf(&b, "CAST(%s AS json) AS %s", q, q)
+		} else {
+			b.WriteString(q)
+		}
+	}
+	fmt.Fprintf(&b, " FROM %s('%s')", scanFunction, spec.id)
+	tree, err := pg.Parse(b.String())
+	if err != nil {
+		r.err = fmt.Errorf("building scan of %s: %w", spec.table, err)
+		return
+	}
+	r.compat(tree.Stmts[0].Stmt)
+	alias := rel.rv.Alias
+	if alias == nil {
+		alias = &pg.Alias{Aliasname: rel.rv.Relname}
+	}
+	rel.node.Node = &pg.Node_RangeSubselect{RangeSubselect: &pg.RangeSubselect{
+		Subquery: tree.Stmts[0].Stmt,
+		Alias:    alias,
+	}}
+	r.scans = append(r.scans, spec)
+}
+
+func quoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// conjuncts splits a boolean expression into its top-level AND terms.
+func conjuncts(n *pg.Node) []*pg.Node {
+	if n == nil {
+		return nil
+	}
+	if b := n.GetBoolExpr(); b != nil && b.Boolop == pg.BoolExprType_AND_EXPR {
+		var out []*pg.Node
+		for _, a := range b.Args {
+			out = append(out, conjuncts(a)...)
+		}
+		return out
+	}
+	return []*pg.Node{n}
+}
+
+var sdkOperators = map[string]string{
+	"=": "=", "<>": "<>", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
+	"~~": "~~", "!~~": "!~~", "~~*": "~~*", "!~~*": "!~~*",
+}
+
+// flipped is the operator with its operands swapped: 5 < x is x > 5.
+var flipped = map[string]string{"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+// pinQuals turns the conjuncts attached to a plugin relation into SDK quals: a column of
+// that relation compared with a constant. Anything else stays with DuckDB alone.
+func (r *rewriter) pinQuals(rel *relation, scope []*relation) {
+	spec := rel.spec
+	colType := map[string]proto.ColumnType{}
+	for _, c := range spec.schema.Columns {
+		colType[c.Name] = c.Type
+	}
+	add := func(col, op string, v *proto.QualValue) {
+		q := spec.quals[col]
+		if q == nil {
+			q = &proto.Quals{}
+			spec.quals[col] = q
+		}
+		q.Quals = append(q.Quals, &proto.Qual{FieldName: col, Operator: &proto.Qual_StringValue{StringValue: op}, Value: v})
+	}
+	for _, c := range rel.conds {
+		switch x := c.GetNode().(type) {
+		case *pg.Node_AExpr:
+			e := x.AExpr
+			switch e.Kind {
+			case pg.A_Expr_Kind_AEXPR_OP, pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
+				if len(e.Name) != 1 {
+					continue
+				}
+				op := e.Name[0].GetString_().GetSval()
+				col, val, swapped := r.columnVsConst(rel, scope, e.Lexpr, e.Rexpr)
+				if col == "" {
+					continue
+				}
+				if swapped {
+					f, ok := flipped[op]
+					if !ok {
+						continue
+					}
+					op = f
+				}
+				sop, ok := sdkOperators[op]
+				if !ok {
+					continue
+				}
+				if v, ok := qualValue(colType[col], val); ok {
+					add(col, sop, v)
+				}
+			case pg.A_Expr_Kind_AEXPR_IN:
+				op := e.Name[0].GetString_().GetSval()
+				if op != "=" {
+					continue
+				}
+				col := r.ownColumn(rel, scope, e.Lexpr)
+				list := e.Rexpr.GetList()
+				if col == "" || list == nil {
+					continue
+				}
+				var vals []*proto.QualValue
+				for _, item := range list.Items {
+					cv, ok := constValue(item)
+					if !ok {
+						vals = nil
+						break
+					}
+					v, ok := qualValue(colType[col], cv)
+					if !ok {
+						vals = nil
+						break
+					}
+					vals = append(vals, v)
+				}
+				if len(vals) > 0 {
+					add(col, "=", &proto.QualValue{Value: &proto.QualValue_ListValue{ListValue: &proto.QualValueList{Values: vals}}})
+				}
+			}
+		case *pg.Node_NullTest:
+			col := r.ownColumn(rel, scope, x.NullTest.Arg)
+			if col == "" {
+				continue
+			}
+			op := "is null"
+			if x.NullTest.Nulltesttype == pg.NullTestType_IS_NOT_NULL {
+				op = "is not null"
+			}
+			add(col, op, nil)
+		case *pg.Node_ColumnRef:
+			if col := r.ownColumn(rel, scope, c); col != "" && colType[col] == proto.ColumnType_BOOL {
+				add(col, "=", &proto.QualValue{Value: &proto.QualValue_BoolValue{BoolValue: true}})
+			}
+		case *pg.Node_BoolExpr:
+			if x.BoolExpr.Boolop == pg.BoolExprType_NOT_EXPR && len(x.BoolExpr.Args) == 1 {
+				if col := r.ownColumn(rel, scope, x.BoolExpr.Args[0]); col != "" && colType[col] == proto.ColumnType_BOOL {
+					add(col, "=", &proto.QualValue{Value: &proto.QualValue_BoolValue{BoolValue: false}})
+				}
+			}
+		}
+	}
+}
+
+// columnVsConst matches "column op constant" in either order.
+func (r *rewriter) columnVsConst(rel *relation, scope []*relation, l, rt *pg.Node) (col string, val any, swapped bool) {
+	if c := r.ownColumn(rel, scope, l); c != "" {
+		if v, ok := constValue(rt); ok {
+			return c, v, false
+		}
+	}
+	if c := r.ownColumn(rel, scope, rt); c != "" {
+		if v, ok := constValue(l); ok {
+			return c, v, true
+		}
+	}
+	return "", nil, false
+}
+
+// ownColumn returns the column name when n is a reference to a column of rel, resolved
+// the way Postgres resolves it within this FROM scope; "" when it is anything else or
+// when it cannot be decided without binding.
+func (r *rewriter) ownColumn(rel *relation, scope []*relation, n *pg.Node) string {
+	cr := n.GetColumnRef()
+	if cr == nil {
+		return ""
+	}
+	var parts []string
+	for _, f := range cr.Fields {
+		s := f.GetString_()
+		if s == nil {
+			return ""
+		}
+		parts = append(parts, s.Sval)
+	}
+	col := parts[len(parts)-1]
+	if !contains(rel.columns, col) {
+		return ""
+	}
+	switch len(parts) {
+	case 1:
+		for _, other := range scope {
+			if other == rel {
+				continue
+			}
+			if other.columns == nil || contains(other.columns, col) {
+				return ""
+			}
+		}
+		return col
+	case 2:
+		if parts[0] == rel.name {
+			return col
+		}
+	case 3:
+		if rel.rv != nil && rel.rv.Alias == nil && parts[0] == rel.rv.Schemaname && parts[1] == rel.rv.Relname {
+			return col
+		}
+	}
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// constValue reads a literal: integers as int64, other numbers as float64, strings and
+// typed strings ('2024-01-01'::timestamptz) as string, booleans as bool.
+func constValue(n *pg.Node) (any, bool) {
+	if tc := n.GetTypeCast(); tc != nil {
+		return constValue(tc.Arg)
+	}
+	c := n.GetAConst()
+	if c == nil || c.Isnull {
+		return nil, false
+	}
+	switch v := c.Val.(type) {
+	case *pg.A_Const_Ival:
+		return int64(v.Ival.Ival), true
+	case *pg.A_Const_Fval:
+		if i, err := strconv.ParseInt(v.Fval.Fval, 10, 64); err == nil {
+			return i, true
+		}
+		f, err := strconv.ParseFloat(v.Fval.Fval, 64)
+		return f, err == nil
+	case *pg.A_Const_Sval:
+		return v.Sval.Sval, true
+	case *pg.A_Const_Boolval:
+		return v.Boolval.Boolval, true
+	}
+	return nil, false
+}
+
+// safeLimit returns the LIMIT (plus OFFSET) that can be handed to a lone plugin scan: only
+// when nothing between the scan and the LIMIT can drop or multiply rows.
+func (r *rewriter) safeLimit(s *pg.SelectStmt, rels []*relation) int64 {
+	if s.LimitCount == nil || len(rels) != 1 || rels[0].spec == nil {
+		return -1
+	}
+	if len(s.FromClause) != 1 || s.FromClause[0].GetRangeVar() == nil {
+		return -1
+	}
+	if s.WhereClause != nil || len(s.GroupClause) > 0 || s.HavingClause != nil || len(s.DistinctClause) > 0 ||
+		len(s.SortClause) > 0 || len(s.WindowClause) > 0 {
+		return -1
+	}
+	for _, t := range s.TargetList {
+		safe := true
+		walkNode(t, func(n *pg.Node) bool {
+			if fc := n.GetFuncCall(); fc != nil {
+				if fc.Over != nil || fc.AggStar || aggregateOrSetReturning[strings.ToLower(funcName(fc))] {
+					safe = false
+				}
+			}
+			if n.GetSubLink() != nil {
+				return false
+			}
+			return safe
+		})
+		if !safe {
+			return -1
+		}
+	}
+	count, ok := constValue(s.LimitCount)
+	n, isInt := count.(int64)
+	if !ok || !isInt || n < 0 {
+		return -1
+	}
+	if s.LimitOffset != nil {
+		off, ok := constValue(s.LimitOffset)
+		o, isInt := off.(int64)
+		if !ok || !isInt || o < 0 {
+			return -1
+		}
+		n += o
+	}
+	return n
+}
+
+var aggregateOrSetReturning = map[string]bool{
+	"count": true, "sum": true, "avg": true, "min": true, "max": true, "array_agg": true,
+	"json_agg": true, "jsonb_agg": true, "string_agg": true, "bool_and": true, "bool_or": true,
+	"every": true, "json_object_agg": true, "jsonb_object_agg": true, "stddev": true, "variance": true,
+	"percentile_cont": true, "percentile_disc": true, "mode": true,
+	"unnest": true, "jsonb_array_elements": true, "jsonb_array_elements_text": true,
+	"json_array_elements": true, "json_array_elements_text": true, "jsonb_each": true,
+	"jsonb_each_text": true, "json_each": true, "json_each_text": true, "jsonb_object_keys": true,
+	"json_object_keys": true, "generate_series": true, "regexp_matches": true,
+	"string_to_table": true, "jsonb_path_query": true, "regexp_split_to_table": true,
+}
+
+// checkRequired fails a scan whose table needs key columns the query does not pin.
+func checkRequired(spec *scanSpec) error {
+	if satisfied(spec.schema.GetCallKeyColumnList, spec.quals, true) {
+		return nil
+	}
+	var missing, anyOf []string
+	for _, k := range spec.schema.ListCallKeyColumnList {
+		switch k.Require {
+		case "required":
+			if !hasQual(spec.quals, k) {
+				missing = append(missing, k.Name)
+			}
+		case "any_of":
+			anyOf = append(anyOf, k.Name)
+		}
+	}
+	if len(anyOf) > 0 {
+		found := false
+		for _, k := range spec.schema.ListCallKeyColumnList {
+			if k.Require == "any_of" && hasQual(spec.quals, k) {
+				found = true
+			}
+		}
+		if !found {
+			missing = append(missing, "one of "+strings.Join(anyOf, ", "))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &MissingQualError{Table: spec.table, Columns: missing}
+}
+
+func satisfied(keys []*proto.KeyColumn, quals map[string]*proto.Quals, all bool) bool {
+	if len(keys) == 0 {
+		return false
+	}
+	for _, k := range keys {
+		if k.Require == "optional" {
+			continue
+		}
+		if !hasQual(quals, k) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasQual(quals map[string]*proto.Quals, k *proto.KeyColumn) bool {
+	q := quals[k.Name]
+	if q == nil {
+		return false
+	}
+	ops := k.Operators
+	if len(ops) == 0 {
+		ops = []string{"="}
+	}
+	for _, qual := range q.Quals {
+		if contains(ops, qual.GetStringValue()) {
+			return true
+		}
+	}
+	return false
+}

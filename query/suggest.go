@@ -1,0 +1,64 @@
+package query
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// suggest returns ` (did you mean "a", "b"?)` with the candidates closest to name, or "".
+func suggest(name string, candidates []string) string {
+	type scored struct {
+		s string
+		d int
+	}
+	var best []scored
+	limit := len(name)/3 + 1
+	if limit < 2 {
+		limit = 2
+	}
+	for _, c := range candidates {
+		d := distance(name, c)
+		if d <= limit || (len(name) >= 4 && strings.Contains(c, name)) {
+			best = append(best, scored{c, d})
+		}
+	}
+	if len(best) == 0 {
+		return ""
+	}
+	sort.SliceStable(best, func(i, j int) bool {
+		if best[i].d != best[j].d {
+			return best[i].d < best[j].d
+		}
+		return best[i].s < best[j].s
+	})
+	if len(best) > 3 {
+		best = best[:3]
+	}
+	quoted := make([]string, len(best))
+	for i, b := range best {
+		quoted[i] = fmt.Sprintf("%q", b.s)
+	}
+	return " (did you mean " + strings.Join(quoted, ", ") + "?)"
+}
+
+// distance is the Levenshtein edit distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
