@@ -1,13 +1,40 @@
 package query
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 )
 
+// The Postgres-compat layer: Steampipe queries are written for Postgres, DuckDB evaluates
+// them. Macros add functions DuckDB lacks; tree rules rewrite constructs whose syntax or
+// meaning differs, so a query returns what Postgres would return or fails loudly.
+
 // compatSQL defines the Postgres functions Steampipe queries use that DuckDB lacks.
-var compatSQL = []string{}
+var compatSQL = []string{
+	// jsonb ? key: an object has the key, an array has the string, a string equals it.
+	`CREATE MACRO spout_jsonb_exists(j, k) AS CASE json_type(j)
+		WHEN 'OBJECT' THEN list_contains(json_keys(j), k)
+		WHEN 'ARRAY' THEN list_contains(CAST(json_extract_string(j, '$[*]') AS VARCHAR[]), k)
+		WHEN 'VARCHAR' THEN json_extract_string(j, '$') = k
+		ELSE false END`,
+	`CREATE MACRO spout_jsonb_exists_any(j, ks) AS len(list_filter(ks, x -> spout_jsonb_exists(j, x))) > 0`,
+	`CREATE MACRO spout_jsonb_exists_all(j, ks) AS len(list_filter(ks, x -> spout_jsonb_exists(j, x))) = len(ks)`,
+	// jsonb_typeof names types the way Postgres does.
+	`CREATE MACRO jsonb_typeof(j) AS CASE json_type(j)
+		WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'array' WHEN 'VARCHAR' THEN 'string'
+		WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN 'null' ELSE 'number' END`,
+	`CREATE MACRO json_typeof(j) AS jsonb_typeof(j)`,
+	`CREATE MACRO jsonb_strip_nulls(j) AS j`,
+	`CREATE MACRO jsonb_extract_path_text(j, k) AS json_extract_string(j, '$."' || k || '"')`,
+	`CREATE MACRO jsonb_extract_path(j, k) AS json_extract(j, '$."' || k || '"')`,
+	`CREATE MACRO array_upper(a, d) AS len(a)`,
+	`CREATE MACRO array_lower(a, d) AS CASE WHEN len(a) > 0 THEN 1 END`,
+	`CREATE MACRO spout_glob(p) AS replace(replace(p, '*', '%'), '?', '_')`,
+	`CREATE MACRO initcap(s) AS array_to_string(list_transform(string_split(lower(s), ' '), w -> upper(w[1]) || w[2:]), ' ')`,
+}
 
 // typeRenames maps Postgres type names (as the parser stores them, pg_catalog-qualified
 // internal names included) onto DuckDB's. DuckDB cannot alias JSON with CREATE TYPE, so
@@ -25,14 +52,28 @@ var typeRenames = map[string]string{
 
 // compat applies the Postgres-compat tree rules to the whole statement.
 func (r *rewriter) compat(root *pg.Node) {
+	// Output names first: later rules change expression shapes, and Postgres names
+	// columns after what the user wrote.
+	walkNode(root, func(n *pg.Node) bool {
+		if s := n.GetSelectStmt(); s != nil {
+			if r.generated[s] {
+				return false // already DuckDB's dialect
+			}
+			nameTargets(s)
+			r.fromFunctions(s)
+		}
+		return r.err == nil
+	})
 	walkNode(root, func(n *pg.Node) bool {
 		switch x := n.Node.(type) {
 		case *pg.Node_TypeCast:
 			renameType(x.TypeCast.TypeName)
 		case *pg.Node_FuncCall:
 			r.funcCall(n, x.FuncCall)
+		case *pg.Node_AExpr:
+			r.aExpr(n, x.AExpr)
 		}
-		return true
+		return r.err == nil
 	})
 }
 
@@ -53,20 +94,515 @@ func renameType(t *pg.TypeName) {
 	}
 }
 
+// nameTargets gives every unnamed output column the name Postgres would give it.
+func nameTargets(s *pg.SelectStmt) {
+	for _, t := range s.TargetList {
+		rt := t.GetResTarget()
+		if rt == nil || rt.Name != "" || rt.Val == nil {
+			continue
+		}
+		if cr := rt.Val.GetColumnRef(); cr != nil {
+			continue // same name in both engines, and stars must stay unnamed
+		}
+		rt.Name = pgName(rt.Val)
+	}
+}
+
+// pgName is Postgres's FigureColname.
+func pgName(n *pg.Node) string {
+	switch x := n.Node.(type) {
+	case *pg.Node_ColumnRef:
+		last := x.ColumnRef.Fields[len(x.ColumnRef.Fields)-1]
+		if s := last.GetString_(); s != nil {
+			return s.Sval
+		}
+	case *pg.Node_AIndirection:
+		for i := len(x.AIndirection.Indirection) - 1; i >= 0; i-- {
+			if s := x.AIndirection.Indirection[i].GetString_(); s != nil {
+				return s.Sval
+			}
+		}
+		return pgName(x.AIndirection.Arg)
+	case *pg.Node_FuncCall:
+		return strings.ToLower(funcName(x.FuncCall))
+	case *pg.Node_TypeCast:
+		if name := pgName(x.TypeCast.Arg); name != "?column?" {
+			return name
+		}
+		if tn := x.TypeCast.TypeName; tn != nil && len(tn.Names) > 0 {
+			return tn.Names[len(tn.Names)-1].GetString_().GetSval()
+		}
+	case *pg.Node_CaseExpr:
+		return "case"
+	case *pg.Node_AArrayExpr:
+		return "array"
+	case *pg.Node_CoalesceExpr:
+		return "coalesce"
+	case *pg.Node_MinMaxExpr:
+		if x.MinMaxExpr.Op == pg.MinMaxOp_IS_GREATEST {
+			return "greatest"
+		}
+		return "least"
+	case *pg.Node_SqlvalueFunction:
+		return sqlValueName(x.SqlvalueFunction.Op)
+	case *pg.Node_SubLink:
+		switch x.SubLink.SubLinkType {
+		case pg.SubLinkType_EXISTS_SUBLINK:
+			return "exists"
+		case pg.SubLinkType_ARRAY_SUBLINK:
+			return "array"
+		case pg.SubLinkType_EXPR_SUBLINK:
+			if s := x.SubLink.Subselect.GetSelectStmt(); s != nil && len(s.TargetList) == 1 {
+				rt := s.TargetList[0].GetResTarget()
+				if rt.Name != "" {
+					return rt.Name
+				}
+				return pgName(rt.Val)
+			}
+		}
+	case *pg.Node_AExpr:
+		if x.AExpr.Kind == pg.A_Expr_Kind_AEXPR_NULLIF {
+			return "nullif"
+		}
+	case *pg.Node_GroupingFunc:
+		return "grouping"
+	}
+	return "?column?"
+}
+
+func sqlValueName(op pg.SQLValueFunctionOp) string {
+	switch op {
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
+		return "current_date"
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME_N:
+		return "current_time"
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
+		return "current_timestamp"
+	case pg.SQLValueFunctionOp_SVFOP_LOCALTIME, pg.SQLValueFunctionOp_SVFOP_LOCALTIME_N:
+		return "localtime"
+	case pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+		return "localtimestamp"
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_USER, pg.SQLValueFunctionOp_SVFOP_USER:
+		return "current_user"
+	}
+	return "?column?"
+}
+
+// funcRenames maps Postgres functions onto DuckDB functions with the same arguments.
+var funcRenames = map[string]string{
+	"glob":                   "spout_glob",
+	"jsonb_array_length":     "json_array_length",
+	"jsonb_pretty":           "json_pretty",
+	"jsonb_build_object":     "json_object",
+	"json_build_object":      "json_object",
+	"jsonb_build_array":      "json_array",
+	"json_build_array":       "json_array",
+	"to_jsonb":               "to_json",
+	"row_to_json":            "to_json",
+	"jsonb_agg":              "json_group_array",
+	"json_agg":               "json_group_array",
+	"jsonb_object_agg":       "json_group_object",
+	"json_object_agg":        "json_group_object",
+	"string_to_array":        "string_split",
+	"cardinality":            "len",
+	"json_array_length":      "json_array_length",
+	"regexp_like":            "regexp_matches",
+	"jsonb_path_exists":      "json_exists",
+	"jsonb_path_query_first": "json_extract",
+}
+
 // funcCall rewrites Postgres functions DuckDB spells differently.
 func (r *rewriter) funcCall(n *pg.Node, fc *pg.FuncCall) {
+	if len(fc.Funcname) == 2 && fc.Funcname[0].GetString_().GetSval() == "pg_catalog" {
+		// The parser qualifies SQL-syntax functions (extract, position, overlay, trim...).
+		fc.Funcname = fc.Funcname[1:]
+	}
 	name := strings.ToLower(funcName(fc))
+	if strings.HasPrefix(name, "spout_") {
+		r.fail(fc.Location, "function %s is internal to Spout", name)
+		return
+	}
 	switch {
 	case name == "extract" && len(fc.Args) == 2:
 		// EXTRACT(field FROM x) is date_part('field', x) in both engines; DuckDB's parser
 		// does not take the quoted form pg_query prints.
 		fc.Funcname = []*pg.Node{pg.MakeStrNode("date_part")}
 		fc.Funcformat = pg.CoercionForm_COERCE_EXPLICIT_CALL
-	case len(fc.Funcname) == 2 && fc.Funcname[0].GetString_().GetSval() == "pg_catalog":
-		// The parser qualifies SQL-syntax functions (position, substring, overlay, trim...).
-		fc.Funcname = fc.Funcname[1:]
-		if fc.Funcformat == pg.CoercionForm_COERCE_SQL_SYNTAX {
-			fc.Funcformat = pg.CoercionForm_COERCE_EXPLICIT_CALL
+		return
+	case name == "array_length" && len(fc.Args) == 2:
+		fc.Funcname = []*pg.Node{pg.MakeStrNode("len")}
+		fc.Args = fc.Args[:1]
+		return
+	}
+	if fc.Funcformat == pg.CoercionForm_COERCE_SQL_SYNTAX {
+		fc.Funcformat = pg.CoercionForm_COERCE_EXPLICIT_CALL
+	}
+	if to, ok := funcRenames[name]; ok && to != name {
+		fc.Funcname = []*pg.Node{pg.MakeStrNode(to)}
+	}
+}
+
+// aExpr rewrites operators: jsonb operators become function calls (which also settles
+// DuckDB's different precedence for ->), regex and LIKE ANY/ALL get Postgres's meaning.
+func (r *rewriter) aExpr(n *pg.Node, e *pg.A_Expr) {
+	if len(e.Name) != 1 {
+		return
+	}
+	op := e.Name[0].GetString_().GetSval()
+	loc := e.Location
+	call := func(fn string, args ...*pg.Node) *pg.Node {
+		return pg.MakeFuncCallNode([]*pg.Node{pg.MakeStrNode(fn)}, args, loc)
+	}
+	not := func(x *pg.Node) *pg.Node {
+		return pg.MakeBoolExprNode(pg.BoolExprType_NOT_EXPR, []*pg.Node{x}, loc)
+	}
+	switch e.Kind {
+	case pg.A_Expr_Kind_AEXPR_OP:
+		switch op {
+		case "->", "->>":
+			path, ok := jsonPath(e.Rexpr)
+			fn := "json_extract"
+			if op == "->>" {
+				fn = "json_extract_string"
+			}
+			if ok {
+				n.Node = call(fn, e.Lexpr, path).Node
+			} else {
+				n.Node = call(fn, e.Lexpr, dynamicPath(e.Rexpr, loc)).Node
+			}
+		case "#>", "#>>":
+			path, ok := jsonArrayPath(e.Rexpr)
+			if !ok {
+				r.fail(loc, "the %s operator needs a constant path like '{a,b}'", op)
+				return
+			}
+			fn := "json_extract"
+			if op == "#>>" {
+				fn = "json_extract_string"
+			}
+			n.Node = call(fn, e.Lexpr, path).Node
+		case "?":
+			n.Node = call("spout_jsonb_exists", e.Lexpr, e.Rexpr).Node
+		case "?|":
+			n.Node = call("spout_jsonb_exists_any", e.Lexpr, e.Rexpr).Node
+		case "?&":
+			n.Node = call("spout_jsonb_exists_all", e.Lexpr, e.Rexpr).Node
+		case "@>":
+			if isArrayExpr(e.Lexpr) || isArrayExpr(e.Rexpr) {
+				return
+			}
+			n.Node = call("json_contains", e.Lexpr, e.Rexpr).Node
+		case "<@":
+			if isArrayExpr(e.Lexpr) || isArrayExpr(e.Rexpr) {
+				return
+			}
+			n.Node = call("json_contains", e.Rexpr, e.Lexpr).Node
+		case "~":
+			n.Node = call("regexp_matches", e.Lexpr, e.Rexpr).Node
+		case "~*":
+			n.Node = call("regexp_matches", e.Lexpr, e.Rexpr, pg.MakeAConstStrNode("i", loc)).Node
+		case "!~":
+			n.Node = not(call("regexp_matches", e.Lexpr, e.Rexpr)).Node
+		case "!~*":
+			n.Node = not(call("regexp_matches", e.Lexpr, e.Rexpr, pg.MakeAConstStrNode("i", loc))).Node
+		}
+	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
+		r.likeAnyAll(n, e, op)
+	}
+}
+
+func isArrayExpr(n *pg.Node) bool {
+	if n.GetAArrayExpr() != nil {
+		return true
+	}
+	if tc := n.GetTypeCast(); tc != nil && len(tc.TypeName.GetArrayBounds()) > 0 {
+		return true
+	}
+	return false
+}
+
+// jsonPath turns a constant -> operand into a JSONPath: a key is quoted so keys that look
+// like paths ('$defs', 'a.b') stay keys; an integer is an array index, negative from the end.
+func jsonPath(n *pg.Node) (*pg.Node, bool) {
+	v, ok := constValue(n)
+	if !ok {
+		return nil, false
+	}
+	switch x := v.(type) {
+	case string:
+		return pg.MakeAConstStrNode(`$."`+escapePathKey(x)+`"`, -1), true
+	case int64:
+		if x < 0 {
+			return pg.MakeAConstStrNode(fmt.Sprintf("$[#%d]", x), -1), true
+		}
+		return pg.MakeAConstStrNode(fmt.Sprintf("$[%d]", x), -1), true
+	}
+	return nil, false
+}
+
+func escapePathKey(k string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(k, `\`, `\\`), `"`, `\"`)
+}
+
+// dynamicPath builds the JSONPath for a key computed at run time.
+func dynamicPath(key *pg.Node, loc int32) *pg.Node {
+	cat := func(l, r *pg.Node) *pg.Node {
+		return pg.MakeAExprNode(pg.A_Expr_Kind_AEXPR_OP, []*pg.Node{pg.MakeStrNode("||")}, l, r, loc)
+	}
+	return cat(cat(pg.MakeAConstStrNode(`$."`, loc), key), pg.MakeAConstStrNode(`"`, loc))
+}
+
+// jsonArrayPath turns '{a,0,b}' into $."a"[0]."b".
+func jsonArrayPath(n *pg.Node) (*pg.Node, bool) {
+	v, ok := constValue(n)
+	s, isStr := v.(string)
+	if !ok || !isStr {
+		if arr := n.GetAArrayExpr(); arr != nil {
+			var parts []string
+			for _, el := range arr.Elements {
+				ev, ok := constValue(el)
+				es, isStr := ev.(string)
+				if !ok || !isStr {
+					return nil, false
+				}
+				parts = append(parts, es)
+			}
+			return pg.MakeAConstStrNode(pathOf(parts), -1), true
+		}
+		return nil, false
+	}
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
+		return nil, false
+	}
+	inner := strings.TrimSpace(s[1 : len(s)-1])
+	var parts []string
+	if inner != "" {
+		for _, p := range strings.Split(inner, ",") {
+			parts = append(parts, strings.Trim(strings.TrimSpace(p), `"`))
 		}
 	}
+	return pg.MakeAConstStrNode(pathOf(parts), -1), true
+}
+
+func pathOf(parts []string) string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, p := range parts {
+		if i, err := strconv.Atoi(p); err == nil {
+			fmt.Fprintf(&b, "[%d]", i)
+			continue
+		}
+		b.WriteString(`."` + escapePathKey(p) + `"`)
+	}
+	return b.String()
+}
+
+// likeAnyAll rewrites x LIKE ANY (array) and friends, which DuckDB does not parse, into
+// EXISTS over the array's elements.
+func (r *rewriter) likeAnyAll(n *pg.Node, e *pg.A_Expr, op string) {
+	var match func(pattern *pg.Node) *pg.Node
+	loc := e.Location
+	switch op {
+	case "~~", "~~*", "!~~", "!~~*":
+		kind := pg.A_Expr_Kind_AEXPR_LIKE
+		if strings.Contains(op, "*") {
+			kind = pg.A_Expr_Kind_AEXPR_ILIKE
+		}
+		match = func(p *pg.Node) *pg.Node {
+			return pg.MakeAExprNode(kind, []*pg.Node{pg.MakeStrNode(op)}, e.Lexpr, p, loc)
+		}
+	case "~", "~*", "!~", "!~*":
+		match = func(p *pg.Node) *pg.Node {
+			args := []*pg.Node{e.Lexpr, p}
+			if strings.Contains(op, "*") {
+				args = append(args, pg.MakeAConstStrNode("i", loc))
+			}
+			m := pg.MakeFuncCallNode([]*pg.Node{pg.MakeStrNode("regexp_matches")}, args, loc)
+			if strings.HasPrefix(op, "!") {
+				return pg.MakeBoolExprNode(pg.BoolExprType_NOT_EXPR, []*pg.Node{m}, loc)
+			}
+			return m
+		}
+	default:
+		return
+	}
+	all := e.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL
+	if arr := e.Rexpr.GetAArrayExpr(); arr != nil {
+		// A literal array: expand into OR (ANY) or AND (ALL) of single matches.
+		var terms []*pg.Node
+		for _, el := range arr.Elements {
+			terms = append(terms, match(el))
+		}
+		boolop := pg.BoolExprType_OR_EXPR
+		if all {
+			boolop = pg.BoolExprType_AND_EXPR
+		}
+		if len(terms) == 1 {
+			n.Node = terms[0].Node
+			return
+		}
+		n.Node = pg.MakeBoolExprNode(boolop, terms, loc).Node
+		return
+	}
+	// Any other array expression: EXISTS over its unnested elements.
+	sub, err := parseSelect(`SELECT 1 FROM unnest(NULL) AS spout_any(spout_p) WHERE true`)
+	if err != nil {
+		r.err = err
+		return
+	}
+	sel := sub.GetSelectStmt()
+	sel.FromClause[0].GetRangeFunction().Functions[0].GetList().Items[0].GetFuncCall().Args[0] = e.Rexpr
+	p := pg.MakeColumnRefNode([]*pg.Node{pg.MakeStrNode("spout_p")}, loc)
+	cond := match(p)
+	if all {
+		cond = pg.MakeBoolExprNode(pg.BoolExprType_NOT_EXPR, []*pg.Node{cond}, loc)
+	}
+	sel.WhereClause = cond
+	exists := &pg.Node{Node: &pg.Node_SubLink{SubLink: &pg.SubLink{SubLinkType: pg.SubLinkType_EXISTS_SUBLINK, Subselect: sub, Location: loc}}}
+	if all {
+		n.Node = pg.MakeBoolExprNode(pg.BoolExprType_NOT_EXPR, []*pg.Node{exists}, loc).Node
+		return
+	}
+	n.Node = exists.Node
+}
+
+func parseSelect(sql string) (*pg.Node, error) {
+	tree, err := pg.Parse(sql)
+	if err != nil {
+		return nil, fmt.Errorf("building compat subquery: %w", err)
+	}
+	return tree.Stmts[0].Stmt, nil
+}
+
+// setFunctions are Postgres set-returning functions in FROM, as DuckDB subqueries over
+// json_each. $1 is the argument; each yields Postgres's column names.
+var setFunctions = map[string]struct {
+	sql  string
+	cols []string
+}{
+	"jsonb_array_elements":      {`SELECT value FROM json_each(NULL)`, []string{"value"}},
+	"json_array_elements":       {`SELECT value FROM json_each(NULL)`, []string{"value"}},
+	"jsonb_array_elements_text": {`SELECT json_extract_string(value, '$') AS value FROM json_each(NULL)`, []string{"value"}},
+	"json_array_elements_text":  {`SELECT json_extract_string(value, '$') AS value FROM json_each(NULL)`, []string{"value"}},
+	"jsonb_each":                {`SELECT key, value FROM json_each(NULL)`, []string{"key", "value"}},
+	"json_each":                 {`SELECT key, value FROM json_each(NULL)`, []string{"key", "value"}},
+	"jsonb_each_text":           {`SELECT key, json_extract_string(value, '$') AS value FROM json_each(NULL)`, []string{"key", "value"}},
+	"json_each_text":            {`SELECT key, json_extract_string(value, '$') AS value FROM json_each(NULL)`, []string{"key", "value"}},
+	"jsonb_object_keys":         {`SELECT key AS jsonb_object_keys FROM json_each(NULL)`, []string{"jsonb_object_keys"}},
+	"json_object_keys":          {`SELECT key AS json_object_keys FROM json_each(NULL)`, []string{"json_object_keys"}},
+	"string_to_array":           {`SELECT unnest(string_split(NULL, NULL)) AS string_to_array`, []string{"string_to_array"}},
+}
+
+// fromFunctions rewrites set-returning functions in a FROM list into lateral subqueries
+// DuckDB can run, keeping Postgres's column names and the alias-as-value scoping: with
+// `jsonb_array_elements(x) AS s`, a bare `s` means the element.
+func (r *rewriter) fromFunctions(s *pg.SelectStmt) {
+	valueAliases := map[string]string{} // alias -> its single column
+	var visit func(n *pg.Node)
+	visit = func(n *pg.Node) {
+		switch x := n.Node.(type) {
+		case *pg.Node_JoinExpr:
+			visit(x.JoinExpr.Larg)
+			visit(x.JoinExpr.Rarg)
+		case *pg.Node_RangeFunction:
+			rf := x.RangeFunction
+			if len(rf.Functions) != 1 || rf.Ordinality || rf.IsRowsfrom {
+				return
+			}
+			items := rf.Functions[0].GetList().GetItems()
+			if len(items) == 0 {
+				return
+			}
+			fc := items[0].GetFuncCall()
+			if fc == nil {
+				return
+			}
+			name := strings.ToLower(funcName(fc))
+			sf, ok := setFunctions[name]
+			if !ok {
+				return
+			}
+			sub, err := parseSelect(sf.sql)
+			if err != nil {
+				r.err = err
+				return
+			}
+			r.generated[sub.GetSelectStmt()] = true
+			// Fill the NULL placeholders with the call's arguments, in order.
+			args := fc.Args
+			walkNode(sub, func(m *pg.Node) bool {
+				if c := m.GetAConst(); c != nil && c.Isnull && len(args) > 0 {
+					m.Node = args[0].Node
+					args = args[1:]
+					return false
+				}
+				return true
+			})
+			alias := rf.Alias
+			cols := sf.cols
+			if alias == nil {
+				alias = &pg.Alias{Aliasname: name}
+			} else if len(alias.Colnames) > 0 {
+				cols = aliasColumns(alias)
+			} else if len(sf.cols) == 1 {
+				// Postgres names a lone output column after the function's alias.
+				alias = &pg.Alias{Aliasname: alias.Aliasname, Colnames: []*pg.Node{pg.MakeStrNode(sf.cols[0])}}
+			}
+			if len(cols) == 1 {
+				valueAliases[alias.Aliasname] = cols[0]
+			}
+			n.Node = &pg.Node_RangeSubselect{RangeSubselect: &pg.RangeSubselect{Lateral: true, Subquery: sub, Alias: alias}}
+		}
+	}
+	for _, item := range s.FromClause {
+		visit(item)
+	}
+	if len(valueAliases) == 0 {
+		return
+	}
+	// A bare alias used as a value means its column, unless a column of that name exists.
+	shadowed := r.columnNamesInFrom(s)
+	for alias := range valueAliases {
+		if shadowed[alias] {
+			delete(valueAliases, alias)
+		}
+	}
+	for _, t := range s.TargetList {
+		rt := t.GetResTarget()
+		if cr := rt.GetVal().GetColumnRef(); cr != nil && rt.Name == "" && len(cr.Fields) == 1 {
+			if name := cr.Fields[0].GetString_().GetSval(); valueAliases[name] != "" {
+				rt.Name = name // Postgres names the column after the alias
+			}
+		}
+	}
+	walk(s.ProtoReflect(), func(n *pg.Node) bool {
+		cr := n.GetColumnRef()
+		if cr == nil || len(cr.Fields) != 1 {
+			return true
+		}
+		name := cr.Fields[0].GetString_().GetSval()
+		if col, ok := valueAliases[name]; ok {
+			cr.Fields = []*pg.Node{pg.MakeStrNode(name), pg.MakeStrNode(col)}
+		}
+		return true
+	})
+}
+
+// columnNamesInFrom lists the columns of plugin tables in a FROM list, for shadowing.
+func (r *rewriter) columnNamesInFrom(s *pg.SelectStmt) map[string]bool {
+	out := map[string]bool{}
+	walk(s.ProtoReflect(), func(n *pg.Node) bool {
+		rv := n.GetRangeVar()
+		if rv == nil {
+			return true
+		}
+		if _, _, ts, err := r.eng.resolveTable(rv.Schemaname, rv.Relname); err == nil {
+			for _, c := range ts.Columns {
+				out[c.Name] = true
+			}
+		}
+		return true
+	})
+	return out
 }

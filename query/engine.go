@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path"
 	"runtime"
 	"sort"
@@ -113,8 +114,9 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithQueryCache sizes the plugins' query cache in megabytes. Queries that ask for the
-// cache (see UseCache) reuse rows of identical earlier scans for 5 minutes.
+// WithQueryCache sizes each plugin's query cache in megabytes (default 1, the smallest the
+// SDK allows; it cannot be turned off). Queries that ask for the cache (see UseCache) reuse
+// rows of identical earlier scans for 5 minutes.
 func WithQueryCache(mb int) Option {
 	return func(o *options) error {
 		o.cacheMB = mb
@@ -154,7 +156,7 @@ var identRe = func(s string) bool {
 // New starts the plugins, configures their connections, reads their schemas and prepares
 // the SQL engine. No cloud API is called.
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
-	o := &options{plugins: map[string]PluginFunc{}, cacheMB: 64, maxConnScans: 16}
+	o := &options{plugins: map[string]PluginFunc{}, cacheMB: 1, maxConnScans: 16}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -162,6 +164,11 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	}
 	if o.logger == nil {
 		o.logger = slog.Default()
+	}
+	// The SDK frees OS memory every 100 rows unless told otherwise, which makes scans
+	// about ten times slower; Go's own scavenger does that job here.
+	if _, set := os.LookupEnv("STEAMPIPE_FREE_MEM_INTERVAL"); !set {
+		os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "0")
 	}
 	e := &Engine{
 		logger:       o.logger,
@@ -279,6 +286,8 @@ func (e *Engine) openDuckDB(ctx context.Context, o *options) error {
 		"LOAD icu",
 		"SET GLOBAL threads = " + strconv.Itoa(threads),
 		"SET GLOBAL TimeZone = 'UTC'",
+		// Postgres divides integers as integers.
+		"SET GLOBAL integer_division = true",
 	}
 	if o.memoryLimit != "" {
 		stmts = append(stmts, "SET GLOBAL memory_limit = '"+strings.ReplaceAll(o.memoryLimit, "'", "")+"'")
@@ -392,4 +401,108 @@ func (e *Engine) connectionNames() []string {
 		out = append(out, c.name)
 	}
 	return out
+}
+
+// TableInfo describes a plugin table.
+type TableInfo struct {
+	Name        string
+	Connection  string
+	Plugin      string
+	Description string
+	Columns     []ColumnInfo
+	// ListKeyColumns and GetKeyColumns are the quals the plugin can use; Require is
+	// "required", "any_of" or "optional".
+	ListKeyColumns []KeyColumn
+	GetKeyColumns  []KeyColumn
+}
+
+// ColumnInfo describes a plugin table column.
+type ColumnInfo struct {
+	Name        string
+	Type        string // Postgres name: text, bigint, double precision, boolean, timestamptz, jsonb, inet, cidr, ltree
+	Description string
+}
+
+// KeyColumn is a column a plugin can filter on at the API.
+type KeyColumn struct {
+	Name      string
+	Operators []string
+	Require   string
+}
+
+// Tables lists the tables reachable by unqualified name, sorted, optionally filtered by a
+// shell glob ("aws_s3*").
+func (e *Engine) Tables(pattern string) ([]TableInfo, error) {
+	var out []TableInfo
+	plugins := make([]string, 0, len(e.defaults))
+	for p := range e.defaults {
+		plugins = append(plugins, p)
+	}
+	sort.Strings(plugins)
+	for _, p := range plugins {
+		c := e.defaults[p]
+		for _, name := range e.tableNames(c) {
+			if pattern != "" {
+				ok, err := path.Match(pattern, name)
+				if err != nil {
+					return nil, fmt.Errorf("bad table pattern %q: %w", pattern, err)
+				}
+				if !ok {
+					continue
+				}
+			}
+			out = append(out, tableInfo(c, name, e.tableSchema(c, name)))
+		}
+	}
+	return out, nil
+}
+
+// Table describes one table, resolved the way a query resolves it ("conn.table" too).
+func (e *Engine) Table(name string) (*TableInfo, error) {
+	schema, table := "", name
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		schema, table = name[:i], name[i+1:]
+	}
+	c, _, ts, err := e.resolveTable(schema, table)
+	if err != nil {
+		return nil, err
+	}
+	ti := tableInfo(c, table, ts)
+	return &ti, nil
+}
+
+func tableInfo(c *connection, name string, ts *proto.TableSchema) TableInfo {
+	ti := TableInfo{Name: name, Connection: c.name, Plugin: c.plugin, Description: ts.Description}
+	for _, col := range ts.Columns {
+		ti.Columns = append(ti.Columns, ColumnInfo{Name: col.Name, Type: pluginTypeName(col.Type), Description: col.Description})
+	}
+	for _, k := range ts.ListCallKeyColumnList {
+		ti.ListKeyColumns = append(ti.ListKeyColumns, KeyColumn{Name: k.Name, Operators: k.Operators, Require: k.Require})
+	}
+	for _, k := range ts.GetCallKeyColumnList {
+		ti.GetKeyColumns = append(ti.GetKeyColumns, KeyColumn{Name: k.Name, Operators: k.Operators, Require: k.Require})
+	}
+	return ti
+}
+
+func pluginTypeName(t proto.ColumnType) string {
+	switch t {
+	case proto.ColumnType_BOOL:
+		return "boolean"
+	case proto.ColumnType_INT:
+		return "bigint"
+	case proto.ColumnType_DOUBLE:
+		return "double precision"
+	case proto.ColumnType_JSON:
+		return "jsonb"
+	case proto.ColumnType_TIMESTAMP, proto.ColumnType_DATETIME:
+		return "timestamptz"
+	case proto.ColumnType_IPADDR, proto.ColumnType_INET:
+		return "inet"
+	case proto.ColumnType_CIDR:
+		return "cidr"
+	case proto.ColumnType_LTREE:
+		return "ltree"
+	}
+	return "text"
 }

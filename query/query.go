@@ -303,4 +303,3 @@ func findIdent(sqlText, name string) int {
 func isIdentByte(c byte) bool {
 	return c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
 }
-

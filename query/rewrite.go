@@ -27,7 +27,9 @@ type rewriter struct {
 	opts  queryOptions
 	ctes  map[string]bool
 	scans []*scanSpec
-	err   error
+	// generated marks subqueries the compat rules built, which must not be rewritten again.
+	generated map[*pg.SelectStmt]bool
+	err       error
 }
 
 func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
@@ -49,7 +51,7 @@ func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
 	if sel.IntoClause != nil {
 		return nil, newSQLError(sql, int(raw.StmtLocation), "SELECT INTO is not allowed")
 	}
-	r := &rewriter{eng: e, sql: sql, opts: opts, ctes: map[string]bool{}}
+	r := &rewriter{eng: e, sql: sql, opts: opts, ctes: map[string]bool{}, generated: map[*pg.SelectStmt]bool{}}
 	r.collectCTEs(raw.Stmt)
 	r.compat(raw.Stmt)
 	if r.err != nil {
@@ -375,7 +377,12 @@ func (r *rewriter) replace(rel *relation) {
 		r.err = fmt.Errorf("building scan of %s: %w", spec.table, err)
 		return
 	}
-	r.compat(tree.Stmts[0].Stmt)
+	walkNode(tree.Stmts[0].Stmt, func(n *pg.Node) bool {
+		if tc := n.GetTypeCast(); tc != nil {
+			renameType(tc.TypeName)
+		}
+		return true
+	})
 	alias := rel.rv.Alias
 	if alias == nil {
 		alias = &pg.Alias{Aliasname: rel.rv.Relname}

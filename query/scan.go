@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
-	"github.com/turbot/steampipe-plugin-sdk/v5/anywhere"
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -113,9 +113,9 @@ func (e *Engine) registerScanFunction(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fn := duckdb.RowTableFunction{
+	fn := duckdb.ChunkTableFunction{
 		Config: duckdb.TableFunctionConfig{Arguments: []duckdb.TypeInfo{varchar}},
-		BindArgumentsContext: func(ctx context.Context, _ map[string]any, args ...any) (duckdb.RowTableSource, error) {
+		BindArgumentsContext: func(ctx context.Context, _ map[string]any, args ...any) (duckdb.ChunkTableSource, error) {
 			id, _ := args[0].(string)
 			v, ok := e.scans.Load(id)
 			if !ok {
@@ -150,43 +150,57 @@ func (s *scanSource) Init() {
 	s.started, s.done, s.proj, s.names, s.rowsCh, s.cancel = false, false, nil, nil, nil, nil
 }
 
-func (s *scanSource) FillRow(row duckdb.Row) (bool, error) {
+// FillChunk hands DuckDB the rows that are ready: it blocks for the first one, then takes
+// what is already buffered, so a slow API never holds back rows that have arrived.
+func (s *scanSource) FillChunk(chunk duckdb.DataChunk) error {
 	if s.done {
-		return false, nil
+		return chunk.SetSize(0)
 	}
 	if !s.started {
-		s.start(row)
+		s.start(&chunk)
 	}
-	var r scanRow
-	var ok bool
-	select {
-	case r, ok = <-s.rowsCh:
-	case <-s.ctx.Done():
-		s.finish()
-		return false, s.ctx.Err()
-	}
-	if !ok {
-		s.finish()
-		return false, nil
-	}
-	if r.err != nil {
-		s.finish()
-		return false, r.err
-	}
-	cols := r.row.GetColumns()
-	for i, idx := range s.proj {
-		v, err := columnValue(cols[s.names[i]])
-		if err != nil {
-			s.finish()
-			return false, fmt.Errorf("%s.%s: column %s: %w", s.spec.conn.name, s.spec.table, s.names[i], err)
+	capacity := duckdb.GetDataChunkCapacity()
+	n := 0
+	for n < capacity {
+		var r scanRow
+		var ok bool
+		if n == 0 {
+			select {
+			case r, ok = <-s.rowsCh:
+			case <-s.ctx.Done():
+				s.finish()
+				return s.ctx.Err()
+			}
+		} else {
+			select {
+			case r, ok = <-s.rowsCh:
+			default:
+				return chunk.SetSize(n)
+			}
 		}
-		if err := row.SetRowValue(idx, v); err != nil {
+		if !ok {
 			s.finish()
-			return false, fmt.Errorf("%s.%s: column %s: %w", s.spec.conn.name, s.spec.table, s.names[i], err)
+			return chunk.SetSize(n)
 		}
+		if r.err != nil {
+			s.finish()
+			return r.err
+		}
+		cols := r.row.GetColumns()
+		for i, idx := range s.proj {
+			v, err := columnValue(cols[s.names[i]])
+			if err == nil {
+				err = chunk.SetValue(idx, n, v)
+			}
+			if err != nil {
+				s.finish()
+				return fmt.Errorf("%s.%s: column %s: %w", s.spec.conn.name, s.spec.table, s.names[i], err)
+			}
+		}
+		s.spec.stats.addRow(r.conn)
+		n++
 	}
-	s.spec.stats.addRow(r.conn)
-	return true, nil
+	return chunk.SetSize(n)
 }
 
 func (s *scanSource) finish() {
@@ -198,10 +212,13 @@ func (s *scanSource) finish() {
 
 // start asks the plugin for the projected columns of every target connection. Each member
 // of an aggregator gets its own Execute call so a failure is attributed to its connection.
-func (s *scanSource) start(row duckdb.Row) {
+func (s *scanSource) start(chunk *duckdb.DataChunk) {
 	s.started = true
 	for i, c := range s.spec.schema.Columns {
-		if row.IsProjected(i) {
+		// duckdb-go does not expose the projection; an unprojected column is the one that
+		// cannot be read back after writing a NULL into it.
+		_ = chunk.SetValue(i, 0, nil)
+		if _, err := chunk.GetValue(i, 0); err == nil {
 			s.proj = append(s.proj, i)
 			s.names = append(s.names, c.Name)
 		}
@@ -261,40 +278,45 @@ func (s *scanSource) execute(ctx context.Context, target string) {
 			target: {Limit: limit, CacheEnabled: spec.cache, CacheTtl: 300},
 		},
 	}
-	stream := anywhere.NewLocalPluginStream(ctx)
-	spec.host.server.CallExecuteAsync(req, stream)
-	for {
-		resp, err := stream.Recv()
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			perr := &PluginError{Plugin: spec.host.name, Connection: target, Table: spec.table, Err: err}
-			spec.stats.fail(target, perr)
-			if spec.partial {
-				s.eng.logger.Warn("connection failed; its rows are missing from the result",
-					"connection", target, "table", spec.table, "error", err)
-				return
-			}
-			select {
-			case s.rowsCh <- scanRow{err: perr}:
-			case <-ctx.Done():
-			}
-			return
-		}
-		if resp == nil {
-			return
-		}
-		if resp.Row == nil {
-			continue
+	stream := &execStream{ctx: ctx, send: func(resp *proto.ExecuteResponse) error {
+		if resp == nil || resp.Row == nil {
+			return nil
 		}
 		select {
 		case s.rowsCh <- scanRow{row: resp.Row, conn: target}:
+			return nil
 		case <-ctx.Done():
-			return
+			return ctx.Err()
 		}
+	}}
+	// Execute (rather than CallExecuteAsync) returns the scan's own error: the async
+	// path can report a failed scan as a clean end of stream.
+	err := spec.host.server.Execute(req, stream)
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	perr := &PluginError{Plugin: spec.host.name, Connection: target, Table: spec.table, Err: err}
+	spec.stats.fail(target, perr)
+	if spec.partial {
+		s.eng.logger.Warn("connection failed; its rows are missing from the result",
+			"connection", target, "table", spec.table, "error", err)
+		return
+	}
+	select {
+	case s.rowsCh <- scanRow{err: perr}:
+	case <-ctx.Done():
 	}
 }
+
+// execStream receives a plugin's rows in-process, in place of a gRPC server stream.
+type execStream struct {
+	grpc.ServerStream
+	ctx  context.Context
+	send func(*proto.ExecuteResponse) error
+}
+
+func (s *execStream) Send(r *proto.ExecuteResponse) error { return s.send(r) }
+func (s *execStream) Context() context.Context            { return s.ctx }
 
 // columnValue converts a plugin value into what duckdb-go's setters accept for the
 // column's DuckDB type.

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spoutdev/spout/query"
+)
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("validate [flags] --sql FILE [FILE...]", "validate", stderr)
+	var ef engineFlags
+	ef.register(fs)
+	var files stringList
+	fs.Var(&files, "sql", "a SQL file to check (repeatable; further file arguments are checked too)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	files = append(files, fs.Args()...)
+	if len(files) == 0 {
+		return usageError{"validate: name at least one SQL file with --sql"}
+	}
+	eng, err := ef.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	failed := 0
+	for _, f := range files {
+		if msg := validateFile(ctx, eng, f); msg != "" {
+			failed++
+			fmt.Fprintf(stdout, "error %s\n", msg)
+			continue
+		}
+		fmt.Fprintf(stdout, "ok %s\n", f)
+	}
+	if failed > 0 {
+		return exitError(exitFailed)
+	}
+	return nil
+}
+
+// validateFile plans one file's query and returns "" or "FILE:LINE:COL: message".
+func validateFile(ctx context.Context, eng *query.Engine, file string) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Sprintf("%s: %v", file, err)
+	}
+	_, err = eng.Plan(ctx, string(b))
+	if err == nil {
+		return ""
+	}
+	var se *query.SQLError
+	var mq *query.MissingQualError
+	switch {
+	case errors.As(err, &se) && se.Line > 0:
+		msg := se.Message
+		if se.Hint != "" {
+			msg += " (" + se.Hint + ")"
+		}
+		return fmt.Sprintf("%s:%d:%d: %s", file, se.Line, se.Column, msg)
+	case errors.As(err, &mq) && mq.Line > 0:
+		return fmt.Sprintf("%s:%d:%d: %s requires a qual on %s", file, mq.Line, mq.Column, mq.Table, strings.Join(mq.Columns, " and "))
+	}
+	return fmt.Sprintf("%s:1:1: %v", file, err)
+}

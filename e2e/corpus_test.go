@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/spoutdev/spout/query"
+	"github.com/turbot/steampipe-plugin-aws/aws"
+)
+
+// corpusBar is the share of the AWS plugin's documented queries that must plan.
+const corpusBar = 95.0
+
+// corpusSkips are documented queries that cannot plan for a reason outside Spout, keyed by
+// "file.md#N" (N counts the file's sql+postgres blocks from 1). Each has its reason.
+var corpusSkips = map[string]string{}
+
+type docQuery struct {
+	id  string
+	sql string
+}
+
+// docQueries reads every ```sql+postgres block of the pinned AWS plugin's table docs.
+func docQueries(t testing.TB) []docQuery {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/turbot/steampipe-plugin-aws").Output()
+	if err != nil {
+		t.Fatalf("locating the AWS plugin module: %v", err)
+	}
+	dir := filepath.Join(strings.TrimSpace(string(out)), "docs", "tables")
+	files, err := filepath.Glob(filepath.Join(dir, "*.md"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no table docs in %s (%v)", dir, err)
+	}
+	block := regexp.MustCompile("(?s)```sql\\+postgres\\s*\\n(.*?)```")
+	var qs []docQuery
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range block.FindAllStringSubmatch(string(b), -1) {
+			sql := strings.TrimSpace(m[1])
+			if sql == "" {
+				continue
+			}
+			qs = append(qs, docQuery{id: fmt.Sprintf("%s#%d", filepath.Base(f), i+1), sql: sql})
+		}
+	}
+	return qs
+}
+
+func TestDocsCorpusPlans(t *testing.T) {
+	ctx := context.Background()
+	eng, err := query.New(ctx,
+		query.WithPlugin("aws", aws.Plugin),
+		query.WithConnection("aws", "aws", `regions = ["us-east-1"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	qs := docQueries(t)
+	planned, skipped := 0, 0
+	classes := map[string][]string{}
+	for _, q := range qs {
+		if _, ok := corpusSkips[q.id]; ok {
+			skipped++
+			continue
+		}
+		if os.Getenv("SPOUT_CORPUS_TRACE") != "" {
+			fmt.Fprintln(os.Stderr, "planning", q.id)
+		}
+		_, err := eng.Plan(ctx, q.sql)
+		if err == nil {
+			planned++
+			continue
+		}
+		class := failureClass(err)
+		classes[class] = append(classes[class], q.id)
+		if os.Getenv("SPOUT_CORPUS_VERBOSE") != "" {
+			t.Logf("%s: %v\n%s\n", q.id, err, q.sql)
+		}
+	}
+	total := len(qs) - skipped
+	pct := 100 * float64(planned) / float64(total)
+	fmt.Printf("docs corpus: planned %d of %d (%.1f%%)\n", planned, total, pct)
+	keys := make([]string, 0, len(classes))
+	for k := range classes {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return len(classes[keys[i]]) > len(classes[keys[j]]) })
+	for _, k := range keys {
+		t.Logf("%4d  %s  (e.g. %s)", len(classes[k]), k, classes[k][0])
+	}
+	if pct < corpusBar {
+		t.Fatalf("planned %.1f%% of the documented queries, below the %.1f%% bar", pct, corpusBar)
+	}
+}
+
+var (
+	quoted   = regexp.MustCompile(`"[^"]*"`)
+	numbers  = regexp.MustCompile(`\d+`)
+	location = regexp.MustCompile(`^\d+:\d+: `)
+)
+
+// failureClass buckets errors by their message shape so the log shows what to fix next.
+func failureClass(err error) string {
+	msg := location.ReplaceAllString(err.Error(), "")
+	if i := strings.IndexAny(msg, "\n"); i >= 0 {
+		msg = msg[:i]
+	}
+	msg = quoted.ReplaceAllString(msg, `"…"`)
+	msg = numbers.ReplaceAllString(msg, "N")
+	if len(msg) > 110 {
+		msg = msg[:110]
+	}
+	return msg
+}
