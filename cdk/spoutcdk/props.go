@@ -1,0 +1,298 @@
+package spoutcdk
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+)
+
+// QueryRunnerProps configures a QueryRunner. Only Config and one image source are
+// required; every other zero value picks the default written beside it.
+type QueryRunnerProps struct {
+	// Config is the text of spout.yaml. Required even with ConfigParameter: the schedule
+	// groups, the s3 sinks and the organization role name are read from it at synth time.
+	Config string
+	// ConfigParameter is the name or ARN of an SSM parameter (String or SecureString)
+	// holding spout.yaml. When set, the task receives SPOUT_CONFIG_YAML from it at start,
+	// so the config can change without a deploy; Config must then match its schedules and
+	// sinks. When empty, Config itself is set as SPOUT_CONFIG_YAML in the task definition.
+	ConfigParameter string
+
+	// ImageDirectory builds the runner image from the Dockerfile in this directory (a
+	// checkout of the Spout repository) as a linux/arm64 asset.
+	ImageDirectory string
+	// ImageRepository is an existing ECR repository (name, or ARN for another account)
+	// holding a linux/arm64 runner image; ImageTag picks the tag or "sha256:..." digest.
+	// Set either ImageDirectory or ImageRepository + ImageTag.
+	ImageRepository string
+	ImageTag        string
+
+	// CPU and MemoryMiB size each task; they must be a Fargate pair. Default 256 / 512.
+	CPU       int
+	MemoryMiB int
+	// LogRetentionDays keeps the runner's logs (and so its manifests) this many days; it
+	// must be a CloudWatch Logs retention period. Default 30.
+	LogRetentionDays int
+
+	// Network: at most one of Vpc, VpcID and CreateVpc. With none, a VPC is created with
+	// the CreateVpc defaults. Tasks always run in private subnets with no public IP.
+	//
+	// Vpc is a VPC defined elsewhere in the app; it needs private subnets with egress.
+	Vpc awsec2.IVpc
+	// VpcID looks up an existing VPC; the stack needs an explicit account and region.
+	VpcID string
+	// CreateVpc creates a VPC for the runner.
+	CreateVpc *VpcOptions
+
+	// QueryRoleName is the role the runner assumes in each member account. Default:
+	// organization.role_name from Config, else "SpoutQueryRole".
+	QueryRoleName string
+	// ReadOnlyActions replaces the ViewOnlyAccess managed policy with an inline policy
+	// allowing just these actions, e.g. "ec2:Describe*". A bare "*" or "service:*" is
+	// refused: the point of the list is to be narrower than ViewOnlyAccess.
+	ReadOnlyActions []string
+
+	// Environment is plain environment for the runner, e.g. SPOUT_LOG_LEVEL. It also
+	// resolves ${VAR} in s3 sink buckets and prefixes at synth time.
+	Environment map[string]string
+	// Secrets maps an environment variable name to a Secrets Manager secret; ECS injects
+	// the value at task start, so it never appears in the template.
+	Secrets map[string]SecretRef
+
+	// AlarmEmail, when set, subscribes this address to the failure topic.
+	AlarmEmail string
+}
+
+// VpcOptions shape the VPC a QueryRunner creates: public subnets that hold only the NAT
+// gateways, and private subnets for the task. NAT is needed because the runner calls AWS
+// APIs in every configured region and account, and sinks on the internet; VPC endpoints
+// cannot cover that set.
+type VpcOptions struct {
+	// MaxAzs is how many availability zones get a subnet pair. Default 2.
+	MaxAzs int
+	// NatGateways is how many NAT gateways to run, at least 1 and at most MaxAzs.
+	// Default 1: a scheduled batch job can retry on its next run if the AZ is down.
+	NatGateways int
+}
+
+// SecretRef names a Secrets Manager secret and, optionally, one field of its JSON value.
+type SecretRef struct {
+	// Secret is the secret's name or complete ARN (with its random suffix).
+	Secret string
+	// Field picks one key of a JSON secret; empty injects the whole value.
+	Field string
+}
+
+// PropError reports a property that cannot be deployed. Prop names the field of the props
+// struct; Msg says what is wrong and what would be right.
+type PropError struct {
+	Prop string
+	Msg  string
+}
+
+func (e *PropError) Error() string { return "spoutcdk: " + e.Prop + ": " + e.Msg }
+
+func propErrorf(prop, format string, args ...any) error {
+	return &PropError{Prop: prop, Msg: fmt.Sprintf(format, args...)}
+}
+
+const (
+	// DefaultQueryRoleName is the member-account role when neither props nor the config
+	// name one.
+	DefaultQueryRoleName = "SpoutQueryRole"
+
+	configEnv = "SPOUT_CONFIG_YAML"
+)
+
+var (
+	envNamePattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	roleNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	actionPattern   = regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z0-9*?]+$`)
+)
+
+// retentionDays maps the retention periods CloudWatch Logs accepts to the CDK's names.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS,
+	5: awslogs.RetentionDays_FIVE_DAYS, 7: awslogs.RetentionDays_ONE_WEEK,
+	14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS,
+	120: awslogs.RetentionDays_FOUR_MONTHS, 150: awslogs.RetentionDays_FIVE_MONTHS,
+	180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS,
+	731: awslogs.RetentionDays_TWO_YEARS, 1096: awslogs.RetentionDays_THREE_YEARS,
+	1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS,
+	3288: awslogs.RetentionDays_NINE_YEARS, 3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+// withDefaults returns a copy of p with zero values replaced by their defaults.
+func (p QueryRunnerProps) withDefaults() QueryRunnerProps {
+	if p.CPU == 0 {
+		p.CPU = 256
+	}
+	if p.MemoryMiB == 0 {
+		p.MemoryMiB = 512
+	}
+	if p.LogRetentionDays == 0 {
+		p.LogRetentionDays = 30
+	}
+	if p.Vpc == nil && p.VpcID == "" && p.CreateVpc == nil {
+		p.CreateVpc = &VpcOptions{}
+	}
+	if p.CreateVpc != nil {
+		opts := *p.CreateVpc
+		if opts.MaxAzs == 0 {
+			opts.MaxAzs = 2
+		}
+		if opts.NatGateways == 0 {
+			opts.NatGateways = 1
+		}
+		p.CreateVpc = &opts
+	}
+	return p
+}
+
+// validate checks the props (after withDefaults) without touching jsii, so a bad prop
+// fails before any construct is created.
+func (p QueryRunnerProps) validate() error {
+	if strings.TrimSpace(p.Config) == "" {
+		return propErrorf("Config", "required: the spout.yaml text (its schedules and sinks shape the deployment)")
+	}
+
+	switch {
+	case p.ImageDirectory != "" && p.ImageRepository != "":
+		return propErrorf("ImageDirectory", "set either ImageDirectory or ImageRepository, not both")
+	case p.ImageDirectory == "" && p.ImageRepository == "":
+		return propErrorf("ImageDirectory", "set ImageDirectory (build from a Dockerfile) or ImageRepository + ImageTag (an existing image)")
+	case p.ImageRepository != "" && p.ImageTag == "":
+		return propErrorf("ImageTag", "required with ImageRepository")
+	case p.ImageDirectory != "" && p.ImageTag != "":
+		return propErrorf("ImageTag", "only used with ImageRepository; an ImageDirectory asset is tagged by its content hash")
+	}
+
+	if err := validateFargateSize(p.CPU, p.MemoryMiB); err != nil {
+		return err
+	}
+	if _, ok := retentionDays[p.LogRetentionDays]; !ok {
+		return propErrorf("LogRetentionDays", "%d is not a CloudWatch Logs retention period; use one of %v", p.LogRetentionDays, sortedIntKeys(retentionDays))
+	}
+
+	set := 0
+	for _, ok := range []bool{p.Vpc != nil, p.VpcID != "", p.CreateVpc != nil} {
+		if ok {
+			set++
+		}
+	}
+	if set > 1 {
+		return propErrorf("VpcID", "set at most one of Vpc, VpcID and CreateVpc: use an existing VPC or create one, not both")
+	}
+	if p.VpcID != "" && !strings.HasPrefix(p.VpcID, "vpc-") {
+		return propErrorf("VpcID", "%q is not a VPC id (vpc-...)", p.VpcID)
+	}
+	if o := p.CreateVpc; o != nil {
+		if o.MaxAzs < 1 {
+			return propErrorf("CreateVpc.MaxAzs", "must be at least 1, got %d", o.MaxAzs)
+		}
+		if o.NatGateways < 1 || o.NatGateways > o.MaxAzs {
+			return propErrorf("CreateVpc.NatGateways", "must be between 1 and MaxAzs (%d), got %d: the task reaches AWS APIs and sinks through NAT", o.MaxAzs, o.NatGateways)
+		}
+	}
+
+	if p.QueryRoleName != "" && !roleNamePattern.MatchString(p.QueryRoleName) {
+		return propErrorf("QueryRoleName", "%q is not an IAM role name", p.QueryRoleName)
+	}
+	if err := validateActions("ReadOnlyActions", p.ReadOnlyActions); err != nil {
+		return err
+	}
+
+	for _, name := range sortedKeys(p.Environment) {
+		if err := validateEnvName("Environment", name); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(p.Secrets) {
+		if err := validateEnvName("Secrets", name); err != nil {
+			return err
+		}
+		if _, ok := p.Environment[name]; ok {
+			return propErrorf("Secrets", "%s is also set in Environment; ECS refuses a name in both", name)
+		}
+		if strings.TrimSpace(p.Secrets[name].Secret) == "" {
+			return propErrorf("Secrets", "%s: Secret (a name or ARN) is required", name)
+		}
+	}
+	if p.AlarmEmail != "" && !strings.Contains(p.AlarmEmail, "@") {
+		return propErrorf("AlarmEmail", "%q is not an email address", p.AlarmEmail)
+	}
+	return nil
+}
+
+func validateEnvName(prop, name string) error {
+	if !envNamePattern.MatchString(name) {
+		return propErrorf(prop, "%q is not an environment variable name", name)
+	}
+	if name == configEnv {
+		return propErrorf(prop, "%s is reserved: the config arrives there from Config or ConfigParameter", configEnv)
+	}
+	return nil
+}
+
+func validateActions(prop string, actions []string) error {
+	for _, a := range actions {
+		if !actionPattern.MatchString(a) {
+			return propErrorf(prop, "%q is not an IAM action (service:Action)", a)
+		}
+		if strings.HasSuffix(a, ":*") {
+			return propErrorf(prop, "%q allows every action of the service; list the read actions (e.g. %sDescribe*)", a, strings.TrimSuffix(a, "*"))
+		}
+	}
+	return nil
+}
+
+// fargateMemory lists, per CPU value, the memory sizes (MiB) Fargate accepts.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+var fargateMemory = map[int][]int{
+	256:   {512, 1024, 2048},
+	512:   steps(1024, 4096, 1024),
+	1024:  steps(2048, 8192, 1024),
+	2048:  steps(4096, 16384, 1024),
+	4096:  steps(8192, 30720, 1024),
+	8192:  steps(16384, 61440, 4096),
+	16384: steps(32768, 122880, 8192),
+}
+
+func steps(from, to, by int) []int {
+	var s []int
+	for v := from; v <= to; v += by {
+		s = append(s, v)
+	}
+	return s
+}
+
+func validateFargateSize(cpu, memory int) error {
+	sizes, ok := fargateMemory[cpu]
+	if !ok {
+		return propErrorf("CPU", "%d is not a Fargate CPU value; use one of %v", cpu, sortedIntKeys(fargateMemory))
+	}
+	if slices.Contains(sizes, memory) {
+		return nil
+	}
+	if len(sizes) <= 8 {
+		return propErrorf("MemoryMiB", "%d is not a Fargate memory size for %d CPU; use one of %v", memory, cpu, sizes)
+	}
+	return propErrorf("MemoryMiB", "%d is not a Fargate memory size for %d CPU; use %d..%d in steps of %d",
+		memory, cpu, sizes[0], sizes[len(sizes)-1], sizes[1]-sizes[0])
+}
+
+func sortedIntKeys[V any](m map[int]V) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
