@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -125,4 +126,84 @@ func TestTaggingPolicyReturnsSeededNonCompliantStacks(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got %d stacks, want %d\ngot:  %v\nwant: %v", len(got), len(want), got, want)
 	}
+}
+
+func TestRegionQualCallsOnlyThatRegion(t *testing.T) {
+	srv := startFake(t, fakeaws.Options{Seed: 3})
+	acct := srv.Inventory().Accounts[0].ID
+	eng := newEngine(t, query.WithConnection("aws", "aws", srv.PluginConfig(acct)))
+	srv.ResetRequests()
+	rows := collect(t, eng, `select name, region from aws_cloudformation_stack where region = 'eu-west-1'`)
+	want := 0
+	for _, s := range srv.Inventory().Stacks {
+		if s.Account == acct && s.Region == "eu-west-1" {
+			want++
+		}
+	}
+	if len(rows) != want || want == 0 {
+		t.Fatalf("got %d rows, want %d eu-west-1 stacks", len(rows), want)
+	}
+	cfn := 0
+	for _, r := range srv.Requests() {
+		if r.Service != "cloudformation" {
+			continue
+		}
+		cfn++
+		if r.Region != "eu-west-1" {
+			t.Errorf("CloudFormation %s called in %s; the query pinned eu-west-1", r.Action, r.Region)
+		}
+	}
+	if cfn == 0 {
+		t.Fatal("no CloudFormation request reached the fake")
+	}
+}
+
+func TestAggregatorOverThreeAccounts(t *testing.T) {
+	srv := startFake(t, fakeaws.Options{Seed: 5})
+	inv := srv.Inventory()
+	opts := []query.Option{}
+	for i, a := range inv.Accounts {
+		opts = append(opts, query.WithConnection(fmt.Sprintf("aws_%d", i+1), "aws", srv.PluginConfig(a.ID)))
+	}
+	opts = append(opts, query.WithAggregator("aws", "aws", "aws_*"))
+	eng := newEngine(t, opts...)
+	rows := collect(t, eng, `select account_id, count(*) from aws_cloudformation_stack group by account_id order by account_id`)
+	want := map[string]int64{}
+	for _, s := range inv.Stacks {
+		want[s.Account]++
+	}
+	if len(rows) != len(inv.Accounts) {
+		t.Fatalf("got rows for %d accounts, want %d: %v", len(rows), len(inv.Accounts), rows)
+	}
+	for _, r := range rows {
+		acct, n := r[0].(string), r[1].(int64)
+		if want[acct] != n {
+			t.Errorf("account %s: %d stacks, want %d", acct, n, want[acct])
+		}
+	}
+	// A qualified name reaches one member only.
+	one := collect(t, eng, `select distinct account_id from aws_2.aws_cloudformation_stack`)
+	if len(one) != 1 || one[0][0] != inv.Accounts[1].ID {
+		t.Fatalf("aws_2 returned accounts %v, want only %s", one, inv.Accounts[1].ID)
+	}
+}
+
+func TestThrottledEndpointStillYieldsCompleteResults(t *testing.T) {
+	srv := startFake(t, fakeaws.Options{Seed: 11, ThrottleRate: 0.3})
+	acct := srv.Inventory().Accounts[0].ID
+	eng := newEngine(t, query.WithConnection("aws", "aws", srv.PluginConfig(acct)))
+	rows := collect(t, eng, taggingPolicy)
+	if got, want := stackKeys(rows), expectedNonCompliant(srv.Inventory(), map[string]bool{acct: true}, time.Now()); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("with throttling: got %d stacks, want %d", len(got), len(want))
+	}
+	throttled := 0
+	for _, r := range srv.Requests() {
+		if r.Throttled {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Fatal("the fake throttled nothing; the test proves nothing")
+	}
+	t.Logf("%d requests throttled and retried by the plugin", throttled)
 }
