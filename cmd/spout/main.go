@@ -31,6 +31,7 @@ const (
 	usageHeader = `spout runs Steampipe-style SQL over cloud APIs, in-process.
 
 Usage:
+  spout demo                       run a tagging-policy query against a local fake AWS
   spout query [flags] "SQL"        run a query and print the rows
   spout tables [flags] [PATTERN]   list tables (PATTERN is a glob: 'aws_s3*')
   spout describe [flags] TABLE     show a table's columns and key columns
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDescribe(ctx, args[1:], stdout, stderr)
 	case "validate":
 		err = runValidate(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "spout", version())
 		return exitOK

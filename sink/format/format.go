@@ -1,0 +1,79 @@
+// Package format encodes query results as files: json (one array), ndjson (one object
+// per line, also called jsonl), csv (RFC 4180) and parquet. The file and S3 sinks share
+// it. Encoders stream: memory stays bounded whatever the size of the result.
+package format
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spoutdev/spout/sink"
+)
+
+// An Encoder writes rows in one format to an io.Writer.
+type Encoder interface {
+	// Encode writes rows. They must have the columns the encoder was made with.
+	Encode(rows []sink.Row) error
+	// Close writes what the format needs at the end (json's "]", parquet's footer) and
+	// flushes. It does not close the underlying writer.
+	Close() error
+}
+
+// Format names. JSONL is another name for NDJSON.
+const (
+	JSON    = "json"
+	NDJSON  = "ndjson"
+	JSONL   = "jsonl"
+	CSV     = "csv"
+	Parquet = "parquet"
+)
+
+// Names lists the format names New accepts.
+func Names() []string { return []string{JSON, NDJSON, JSONL, CSV, Parquet} }
+
+// Check reports whether name is a known format, with an error listing them if not.
+func Check(name string) error {
+	switch name {
+	case JSON, NDJSON, JSONL, CSV, Parquet:
+		return nil
+	}
+	return fmt.Errorf("unknown format %q (want %s)", name, strings.Join(Names(), ", "))
+}
+
+// Ext is the file name extension for a format, with its dot.
+func Ext(name string) string { return "." + name }
+
+// ContentType is the media type for a format.
+func ContentType(name string) string {
+	switch name {
+	case JSON:
+		return "application/json"
+	case NDJSON, JSONL:
+		return "application/x-ndjson"
+	case CSV:
+		return "text/csv; charset=utf-8; header=present"
+	case Parquet:
+		return "application/vnd.apache.parquet"
+	}
+	return "application/octet-stream"
+}
+
+// Compressible reports whether gzip makes sense on top of the format; parquet
+// compresses its own pages.
+func Compressible(name string) bool { return name != Parquet }
+
+// New returns an Encoder writing the named format to w.
+func New(name string, w io.Writer, cols []sink.Column) (Encoder, error) {
+	switch name {
+	case JSON:
+		return newJSON(w, cols, false), nil
+	case NDJSON, JSONL:
+		return newJSON(w, cols, true), nil
+	case CSV:
+		return newCSV(w, cols)
+	case Parquet:
+		return newParquet(w, cols)
+	}
+	return nil, Check(name)
+}

@@ -1,0 +1,165 @@
+package sink
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+type fakeConfig struct {
+	Path    string            `yaml:"path"`
+	Mode    string            `yaml:"mode"`
+	Headers map[string]string `yaml:"headers"`
+	Nested  struct {
+		Size ByteSize `yaml:"size"`
+	} `yaml:"nested"`
+}
+
+// sinksFrom parses a spout.yaml-like document and returns the node under sinks.<name>.
+func sinkNode(t *testing.T, doc, name string) *yaml.Node {
+	t.Helper()
+	var root struct {
+		Sinks map[string]yaml.Node `yaml:"sinks"`
+	}
+	if err := yaml.Unmarshal([]byte(doc), &root); err != nil {
+		t.Fatal(err)
+	}
+	n := root.Sinks[name]
+	return &n
+}
+
+func testRegistry(got *fakeConfig) *Registry {
+	r := &Registry{}
+	r.Register("fake", func(name string, node *yaml.Node) (Sink, error) {
+		var cfg fakeConfig
+		if err := DecodeConfig(name, node, &cfg); err != nil {
+			return nil, err
+		}
+		if cfg.Mode != "" && cfg.Mode != "ok" {
+			return nil, fmt.Errorf("fake sink %q: %w", name, &FieldError{Field: "mode", Err: fmt.Errorf("unknown mode %q", cfg.Mode)})
+		}
+		*got = cfg
+		return &memSink{name: name}, nil
+	})
+	r.RegisterDeadLetter("mem", func(u *url.URL) (DeadLetterStore, error) { return DirStore("/mem" + u.Path), nil })
+	return r
+}
+
+func TestBuild(t *testing.T) {
+	doc := `
+sinks:
+  good:
+    type: fake
+    path: /tmp/x
+    headers: {Authorization: "${TOKEN}"}
+    nested: {size: 2MiB}
+    batch: {rows: 10, bytes: 1KB}
+    retry: {attempts: 2, backoff: 1s, max_backoff: 5s}
+    timeout: 5m
+    dead_letter: mem:///dl
+`
+	var cfg fakeConfig
+	s, err := testRegistry(&cfg).Build("good", sinkNode(t, doc, "good"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name() != "good" || cfg.Path != "/tmp/x" || cfg.Headers["Authorization"] != "${TOKEN}" || cfg.Nested.Size != 2<<20 {
+		t.Errorf("decoded %+v", cfg)
+	}
+	dl, ok := s.(*deadLetterSink)
+	if !ok {
+		t.Fatalf("got %T, want the dead-letter wrapper outermost", s)
+	}
+	if dl.store != DirStore("/mem/dl") {
+		t.Errorf("dead letter store %v", dl.store)
+	}
+	to := dl.Sink.(*timeoutSink)
+	if to.d != 5*time.Minute {
+		t.Errorf("timeout %s", to.d)
+	}
+	b := to.Sink.(*batchSink)
+	if b.p.Rows != 10 || b.p.Bytes != 1000 {
+		t.Errorf("batch %+v", b.p)
+	}
+	if r := b.Sink.(*retrySink); r.p.Attempts != 2 || r.p.Backoff != time.Second || r.p.MaxBackoff != 5*time.Second {
+		t.Errorf("retry %+v", r.p)
+	}
+}
+
+func TestBuildErrorsGiveLines(t *testing.T) {
+	doc := `sinks:
+  a:
+    type: fake
+    paht: /tmp/x
+  b:
+    type: nope
+  c:
+    type: fake
+    mode: weird
+  d:
+    type: fake
+    timeout: 30
+  e:
+    type: fake
+    batch: {rows: 1, count: 3}
+  f:
+    path: x
+  g:
+    type: fake
+    dead_letter: ftp://host/x
+  h:
+    type: fake
+    nested: {size: lots}
+  i: [1, 2]
+`
+	tests := []struct {
+		sink, want string
+		line       int
+	}{
+		{"a", `sink "a": unknown option "paht" (known: path, mode, headers, nested)`, 4},
+		{"b", `sink "b": unknown type "nope" (known: fake)`, 6},
+		{"c", `fake sink "c": mode: unknown mode "weird"`, 9},
+		{"d", "sink \"d\": timeout: cannot unmarshal !!int `30` into time.Duration", 12},
+		{"e", `sink "e": unknown option "batch.count" (known: rows, bytes)`, 15},
+		{"f", `sink "f": type is required (one of fake)`, 17},
+		{"g", `sink "g": dead_letter: "ftp://host/x": unknown scheme "ftp"`, 20},
+		{"h", `sink "h": nested.size: invalid byte size "lots"`, 23},
+		{"i", `sink "i": want a mapping of options`, 24},
+	}
+	var cfg fakeConfig
+	r := testRegistry(&cfg)
+	for _, tt := range tests {
+		t.Run(tt.sink, func(t *testing.T) {
+			_, err := r.Build(tt.sink, sinkNode(t, doc, tt.sink))
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want a *ConfigError", err)
+			}
+			if ce.Line != tt.line || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got line %d %q\nwant line %d %q", ce.Line, err, tt.line, tt.want)
+			}
+			if !strings.HasPrefix(err.Error(), fmt.Sprintf("line %d: ", tt.line)) {
+				t.Errorf("message %q does not start with its line", err)
+			}
+		})
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{"0": 0, "1024": 1024, "4MiB": 4 << 20, "4 MB": 4e6, "512KiB": 512 << 10, "1GB": 1e9, "10B": 10} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("%q: got %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "1.5MB", "4 TB", "MB"} {
+		if _, err := ParseByteSize(in); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+}

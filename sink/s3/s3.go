@@ -1,0 +1,231 @@
+// Package s3 delivers query results to S3 (or an S3-compatible store) as one object
+// per result, streamed with a multipart upload.
+//
+// The object appears only when the upload completes at Commit; an aborted or failed
+// result aborts its multipart upload, so no object and no stray parts are left.
+// Formats are those of sink/format, optionally gzipped; server-side encryption with
+// S3-managed keys (SSE-S3) or KMS (SSE-KMS) can be requested.
+//
+// Credentials come from the default AWS chain (environment, shared config, container
+// or instance role), never from spout.yaml.
+package s3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"gopkg.in/yaml.v3"
+
+	"github.com/spoutdev/spout/sink"
+	"github.com/spoutdev/spout/sink/format"
+)
+
+func init() {
+	sink.Register("s3", Build)
+	sink.RegisterDeadLetter("s3", deadLetterFromURL)
+}
+
+// DefaultKey is the key template used when Config.Key is empty: one object per result,
+// partitioned by query and collection date.
+const DefaultKey = "{{.Query}}/dt={{.Date}}/{{.RunID}}{{.Ext}}"
+
+// Config is an s3 sink's options in spout.yaml.
+type Config struct {
+	Bucket string `yaml:"bucket"` // required
+	// Prefix goes before every key; a "/" is added if it lacks one.
+	Prefix string `yaml:"prefix"`
+	// Key is a text/template for the object key after Prefix, over sink.NameData:
+	// .Query, .RunID, .Connection, .Sink, .Date (2006-01-02), .Year, .Month, .Day,
+	// .Hour, .Time (the collection time, UTC) and .Ext (e.g. ".jsonl.gz").
+	// Default DefaultKey.
+	Key string `yaml:"key"`
+	// Format is jsonl (default), ndjson, json, csv or parquet.
+	Format string `yaml:"format"`
+	// Gzip compresses the object (not with parquet, which compresses its pages).
+	Gzip bool `yaml:"gzip"`
+	// Region defaults to the AWS environment's (AWS_REGION, shared config).
+	Region string `yaml:"region"`
+	// Endpoint and PathStyle address an S3-compatible store (MinIO, versitygw, ...).
+	Endpoint  string `yaml:"endpoint"`
+	PathStyle bool   `yaml:"path_style"`
+	// SSE is the server-side encryption: "" (the bucket's default), AES256 (SSE-S3) or
+	// aws:kms (SSE-KMS, with KMSKeyID or the AWS-managed key).
+	SSE      string `yaml:"sse"`
+	KMSKeyID string `yaml:"kms_key_id"`
+	// PartSize is the multipart part size, at least 5MiB; default 8MiB. Memory use is
+	// about three parts per result being written.
+	PartSize sink.ByteSize `yaml:"part_size"`
+}
+
+// Build decodes an s3 sink's options from YAML and calls New. It is registered as
+// sink type "s3".
+func Build(name string, node *yaml.Node) (sink.Sink, error) {
+	var cfg Config
+	if err := sink.DecodeConfig(name, node, &cfg); err != nil {
+		return nil, err
+	}
+	return New(name, cfg)
+}
+
+// Sink is an s3 sink.
+type Sink struct {
+	name     string
+	cfg      Config
+	key      *template.Template
+	client   *s3.Client
+	uploader *manager.Uploader
+}
+
+const defaultPartSize = 8 << 20
+
+// New checks cfg and returns the sink. It makes no request: a wrong bucket or
+// unreachable endpoint is reported by the first upload.
+func New(name string, cfg Config) (sink.Sink, error) {
+	s, err := newSink(name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newSink(name string, cfg Config) (*Sink, error) {
+	fail := func(field string, err error) (*Sink, error) {
+		return nil, fmt.Errorf("s3 sink %q: %w", name, &sink.FieldError{Field: field, Err: err})
+	}
+	if cfg.Bucket == "" {
+		return fail("bucket", errors.New("required"))
+	}
+	if cfg.Format == "" {
+		cfg.Format = format.JSONL
+	}
+	if err := format.Check(cfg.Format); err != nil {
+		return fail("format", err)
+	}
+	if cfg.Gzip && !format.Compressible(cfg.Format) {
+		return fail("gzip", fmt.Errorf("not with format %s, which compresses its own pages", cfg.Format))
+	}
+	if cfg.Prefix != "" && !strings.HasSuffix(cfg.Prefix, "/") {
+		cfg.Prefix += "/"
+	}
+	if cfg.Key == "" {
+		cfg.Key = DefaultKey
+	}
+	tmpl, err := template.New("key").Option("missingkey=error").Parse(cfg.Key)
+	if err != nil {
+		return fail("key", fmt.Errorf("bad template: %w", err))
+	}
+	s := &Sink{name: name, cfg: cfg, key: tmpl}
+	if _, err := s.objectKey(sink.ResultInfo{Query: "q", RunID: "r", Connection: "c", CollectedAt: time.Now()}); err != nil {
+		return fail("key", err)
+	}
+	switch cfg.SSE {
+	case "", string(types.ServerSideEncryptionAes256):
+		if cfg.KMSKeyID != "" {
+			return fail("kms_key_id", errors.New("only used with sse: aws:kms"))
+		}
+	case string(types.ServerSideEncryptionAwsKms):
+	default:
+		return fail("sse", fmt.Errorf("unknown server-side encryption %q (want AES256 or aws:kms)", cfg.SSE))
+	}
+	if cfg.PartSize == 0 {
+		cfg.PartSize = defaultPartSize
+	}
+	if cfg.PartSize < sink.ByteSize(manager.MinUploadPartSize) {
+		return fail("part_size", fmt.Errorf("%d bytes is below S3's minimum of 5MiB", cfg.PartSize))
+	}
+	s.cfg = cfg
+	client, err := newClient(cfg.Region, cfg.Endpoint, cfg.PathStyle)
+	if err != nil {
+		field := "region"
+		if cfg.Endpoint != "" {
+			field = "endpoint"
+		}
+		return fail(field, err)
+	}
+	s.client = client
+	s.uploader = manager.NewUploader(client, func(u *manager.Uploader) {
+		u.PartSize = int64(cfg.PartSize)
+		u.Concurrency = 2
+	})
+	return s, nil
+}
+
+// newClient makes an S3 client from the default AWS configuration chain.
+func newClient(region, endpoint string, pathStyle bool) (*s3.Client, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	if endpoint != "" {
+		u, err := url.Parse(endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%q is not an http(s) URL", endpoint)
+		}
+		// S3-compatible stores often lack the CRC checksums the SDK now sends by
+		// default; ask for them only where the API requires them.
+		opts = append(opts,
+			awsconfig.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+			awsconfig.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
+	}
+	// Loading reads the environment and shared files only; no request is made.
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if awsCfg.Region == "" {
+		if endpoint == "" {
+			return nil, errors.New("no AWS region: set region, or AWS_REGION in the environment")
+		}
+		awsCfg.Region = "us-east-1" // S3-compatible stores rarely care
+	}
+	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+		o.UsePathStyle = pathStyle
+	}), nil
+}
+
+// Name implements sink.Sink.
+func (s *Sink) Name() string { return s.name }
+
+// Close implements sink.Sink; the S3 client holds nothing that needs closing.
+func (s *Sink) Close() error { return nil }
+
+func (s *Sink) errorf(format string, args ...any) error {
+	return fmt.Errorf("s3 sink %q: "+format, append([]any{s.name}, args...)...)
+}
+
+func (s *Sink) ext() string {
+	ext := format.Ext(s.cfg.Format)
+	if s.cfg.Gzip {
+		ext += ".gz"
+	}
+	return ext
+}
+
+// objectKey renders the key for a result.
+func (s *Sink) objectKey(info sink.ResultInfo) (string, error) {
+	data := sink.NewNameData(info, s.name, s.ext())
+	var b bytes.Buffer
+	if err := s.key.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("key template: %w", err)
+	}
+	key := s.cfg.Prefix + b.String()
+	if b.Len() == 0 || strings.HasSuffix(key, "/") || path.Clean("/"+key) != "/"+key {
+		return "", fmt.Errorf("key template gives %q: want a clean path to an object", key)
+	}
+	return key, nil
+}
