@@ -156,10 +156,12 @@ func (s *scanSource) FillChunk(chunk duckdb.DataChunk) error {
 	if s.done {
 		return chunk.SetSize(0)
 	}
-	if !s.started {
-		s.start(&chunk)
-	}
 	capacity := duckdb.GetDataChunkCapacity()
+	if !s.started {
+		s.start(&chunk, capacity-1)
+		// start marked the chunk's last row NULL; keep it out of this first chunk.
+		capacity--
+	}
 	n := 0
 	for n < capacity {
 		var r scanRow
@@ -212,13 +214,14 @@ func (s *scanSource) finish() {
 
 // start asks the plugin for the projected columns of every target connection. Each member
 // of an aggregator gets its own Execute call so a failure is attributed to its connection.
-func (s *scanSource) start(chunk *duckdb.DataChunk) {
+func (s *scanSource) start(chunk *duckdb.DataChunk, probeRow int) {
 	s.started = true
 	for i, c := range s.spec.schema.Columns {
 		// duckdb-go does not expose the projection; an unprojected column is the one that
-		// cannot be read back after writing a NULL into it.
-		_ = chunk.SetValue(i, 0, nil)
-		if _, err := chunk.GetValue(i, 0); err == nil {
+		// cannot be read back after writing a NULL into it. The NULL sticks (setters do
+		// not restore validity), so the probe row is one the caller will not return.
+		_ = chunk.SetValue(i, probeRow, nil)
+		if _, err := chunk.GetValue(i, probeRow); err == nil {
 			s.proj = append(s.proj, i)
 			s.names = append(s.names, c.Name)
 		}
