@@ -28,11 +28,12 @@ var compatSQL = []string{
 		WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN 'null' ELSE 'number' END`,
 	`CREATE MACRO json_typeof(j) AS jsonb_typeof(j)`,
 	`CREATE MACRO jsonb_strip_nulls(j) AS j`,
-	`CREATE MACRO jsonb_extract_path_text(j, k) AS json_extract_string(j, '$."' || k || '"')`,
-	`CREATE MACRO jsonb_extract_path(j, k) AS json_extract(j, '$."' || k || '"')`,
 	`CREATE MACRO array_upper(a, d) AS len(a)`,
 	`CREATE MACRO array_lower(a, d) AS CASE WHEN len(a) > 0 THEN 1 END`,
 	`CREATE MACRO spout_glob(p) AS replace(replace(p, '*', '%'), '?', '_')`,
+	`CREATE MACRO nlevel(x) AS len(string_split(x, '.'))`,
+	`CREATE MACRO spout_jsonb_each(j) AS list_transform(json_keys(j), k -> {'key': k, 'value': json_extract(j, '$."' || replace(replace(k, '\', '\\'), '"', '\"') || '"')})`,
+	`CREATE MACRO spout_jsonb_each_text(j) AS list_transform(json_keys(j), k -> {'key': k, 'value': json_extract_string(j, '$."' || replace(replace(k, '\', '\\'), '"', '\"') || '"')})`,
 	`CREATE MACRO initcap(s) AS array_to_string(list_transform(string_split(lower(s), ' '), w -> upper(w[1]) || w[2:]), ' ')`,
 }
 
@@ -52,16 +53,26 @@ var typeRenames = map[string]string{
 
 // compat applies the Postgres-compat tree rules to the whole statement.
 func (r *rewriter) compat(root *pg.Node) {
+	// The engine's own functions are not for queries to call.
+	walkNode(root, func(n *pg.Node) bool {
+		if fc := n.GetFuncCall(); fc != nil {
+			if name := strings.ToLower(funcName(fc)); strings.HasPrefix(name, "spout_") {
+				r.fail(fc.Location, "function %s is internal to Spout", name)
+			}
+		}
+		return r.err == nil
+	})
+	if r.err != nil {
+		return
+	}
 	// Output names first: later rules change expression shapes, and Postgres names
 	// columns after what the user wrote.
-	walkNode(root, func(n *pg.Node) bool {
-		if s := n.GetSelectStmt(); s != nil {
-			if r.generated[s] {
-				return false // already DuckDB's dialect
-			}
-			nameTargets(s)
-			r.fromFunctions(s)
+	walkSelects(root, func(s *pg.SelectStmt) bool {
+		if r.generated[s] {
+			return false // already DuckDB's dialect
 		}
+		nameTargets(s)
+		r.fromFunctions(s)
 		return r.err == nil
 	})
 	walkNode(root, func(n *pg.Node) bool {
@@ -101,8 +112,10 @@ func nameTargets(s *pg.SelectStmt) {
 		if rt == nil || rt.Name != "" || rt.Val == nil {
 			continue
 		}
-		if cr := rt.Val.GetColumnRef(); cr != nil {
-			continue // same name in both engines, and stars must stay unnamed
+		if rt.Val.GetColumnRef() != nil || rt.Val.GetSqlvalueFunction() != nil {
+			// Same name in both engines; stars must stay unnamed, and DuckDB refuses
+			// "current_date AS current_date".
+			continue
 		}
 		rt.Name = pgName(rt.Val)
 	}
@@ -217,9 +230,12 @@ func (r *rewriter) funcCall(n *pg.Node, fc *pg.FuncCall) {
 		// The parser qualifies SQL-syntax functions (extract, position, overlay, trim...).
 		fc.Funcname = fc.Funcname[1:]
 	}
+	if r.generatedCalls[fc] {
+		return // written by the compat rules in DuckDB's dialect
+	}
 	name := strings.ToLower(funcName(fc))
-	if strings.HasPrefix(name, "spout_") {
-		r.fail(fc.Location, "function %s is internal to Spout", name)
+	if rewrite, ok := scalarSetFunctions[name]; ok && len(fc.Args) == 1 {
+		n.Node = rewrite(fc.Args[0], fc.Location).Node
 		return
 	}
 	switch {
@@ -228,6 +244,22 @@ func (r *rewriter) funcCall(n *pg.Node, fc *pg.FuncCall) {
 		// does not take the quoted form pg_query prints.
 		fc.Funcname = []*pg.Node{pg.MakeStrNode("date_part")}
 		fc.Funcformat = pg.CoercionForm_COERCE_EXPLICIT_CALL
+		return
+	case (name == "jsonb_extract_path" || name == "json_extract_path" || name == "jsonb_extract_path_text" || name == "json_extract_path_text") && len(fc.Args) >= 2:
+		var keys []string
+		for _, a := range fc.Args[1:] {
+			v, ok := constValue(a)
+			k, isStr := v.(string)
+			if !ok || !isStr {
+				return
+			}
+			keys = append(keys, k)
+		}
+		to := "json_extract"
+		if strings.HasSuffix(name, "_text") {
+			to = "json_extract_string"
+		}
+		n.Node = fn(to, fc.Location, fc.Args[0], pg.MakeAConstStrNode(pathOf(keys), fc.Location)).Node
 		return
 	case name == "array_length" && len(fc.Args) == 2:
 		fc.Funcname = []*pg.Node{pg.MakeStrNode("len")}
@@ -240,6 +272,40 @@ func (r *rewriter) funcCall(n *pg.Node, fc *pg.FuncCall) {
 	if to, ok := funcRenames[name]; ok && to != name {
 		fc.Funcname = []*pg.Node{pg.MakeStrNode(to)}
 	}
+}
+
+// scalarSetFunctions are set-returning functions used in a select list, where DuckDB
+// spells them with unnest.
+var scalarSetFunctions = map[string]func(arg *pg.Node, loc int32) *pg.Node{
+	"jsonb_array_elements": func(a *pg.Node, l int32) *pg.Node { return unnestOf(castTo(a, "json", true), l) },
+	"json_array_elements":  func(a *pg.Node, l int32) *pg.Node { return unnestOf(castTo(a, "json", true), l) },
+	"jsonb_array_elements_text": func(a *pg.Node, l int32) *pg.Node {
+		return unnestOf(castTo(fn("json_extract_string", l, a, pg.MakeAConstStrNode("$[*]", l)), "varchar", true), l)
+	},
+	"json_array_elements_text": func(a *pg.Node, l int32) *pg.Node {
+		return unnestOf(castTo(fn("json_extract_string", l, a, pg.MakeAConstStrNode("$[*]", l)), "varchar", true), l)
+	},
+	"jsonb_object_keys": func(a *pg.Node, l int32) *pg.Node { return unnestOf(fn("json_keys", l, a), l) },
+	"json_object_keys":  func(a *pg.Node, l int32) *pg.Node { return unnestOf(fn("json_keys", l, a), l) },
+	"jsonb_each":        func(a *pg.Node, l int32) *pg.Node { return unnestOf(fn("spout_jsonb_each", l, a), l) },
+	"json_each":         func(a *pg.Node, l int32) *pg.Node { return unnestOf(fn("spout_jsonb_each", l, a), l) },
+	"jsonb_each_text":   func(a *pg.Node, l int32) *pg.Node { return unnestOf(fn("spout_jsonb_each_text", l, a), l) },
+	"json_each_text":    func(a *pg.Node, l int32) *pg.Node { return unnestOf(fn("spout_jsonb_each_text", l, a), l) },
+}
+
+func fn(name string, loc int32, args ...*pg.Node) *pg.Node {
+	return pg.MakeFuncCallNode([]*pg.Node{pg.MakeStrNode(name)}, args, loc)
+}
+
+func unnestOf(x *pg.Node, loc int32) *pg.Node { return fn("unnest", loc, x) }
+
+// castTo casts x to typ, or to typ[] when array is set.
+func castTo(x *pg.Node, typ string, array bool) *pg.Node {
+	tn := &pg.TypeName{Names: []*pg.Node{pg.MakeStrNode(typ)}, Location: -1}
+	if array {
+		tn.ArrayBounds = []*pg.Node{pg.MakeIntNode(-1)}
+	}
+	return &pg.Node{Node: &pg.Node_TypeCast{TypeCast: &pg.TypeCast{Arg: x, TypeName: tn, Location: -1}}}
 }
 
 // aExpr rewrites operators: jsonb operators become function calls (which also settles
@@ -297,6 +363,22 @@ func (r *rewriter) aExpr(n *pg.Node, e *pg.A_Expr) {
 				return
 			}
 			n.Node = call("json_contains", e.Rexpr, e.Lexpr).Node
+		case "<<", "<<=", ">>", ">>=", "&&":
+			if !looksInet(e.Lexpr) && !looksInet(e.Rexpr) {
+				return
+			}
+			switch op {
+			case "<<":
+				n.Node = call("spout_inet_within", e.Lexpr, e.Rexpr).Node
+			case "<<=":
+				n.Node = call("spout_inet_within_eq", e.Lexpr, e.Rexpr).Node
+			case ">>":
+				n.Node = call("spout_inet_within", e.Rexpr, e.Lexpr).Node
+			case ">>=":
+				n.Node = call("spout_inet_within_eq", e.Rexpr, e.Lexpr).Node
+			case "&&":
+				n.Node = call("spout_inet_overlaps", e.Lexpr, e.Rexpr).Node
+			}
 		case "~":
 			n.Node = call("regexp_matches", e.Lexpr, e.Rexpr).Node
 		case "~*":
@@ -309,6 +391,23 @@ func (r *rewriter) aExpr(n *pg.Node, e *pg.A_Expr) {
 	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
 		r.likeAnyAll(n, e, op)
 	}
+}
+
+// looksInet decides that an operand of <<, >> or && is a network address rather than an
+// integer (bit shifts) or an array (overlap): an inet/cidr cast or a string literal does.
+func looksInet(n *pg.Node) bool {
+	if tc := n.GetTypeCast(); tc != nil && len(tc.TypeName.GetNames()) > 0 {
+		t := tc.TypeName.Names[len(tc.TypeName.Names)-1].GetString_().GetSval()
+		if t == "inet" || t == "cidr" {
+			return true
+		}
+		return looksInet(tc.Arg)
+	}
+	if v, ok := constValue(n); ok {
+		s, isStr := v.(string)
+		return isStr && (strings.Contains(s, ".") || strings.Contains(s, ":"))
+	}
+	return false
 }
 
 func isArrayExpr(n *pg.Node) bool {
@@ -521,6 +620,9 @@ func (r *rewriter) fromFunctions(s *pg.SelectStmt) {
 			name := strings.ToLower(funcName(fc))
 			sf, ok := setFunctions[name]
 			if !ok {
+				if col := r.otherFromFunction(n, rf, fc, name); col != "" && rf.Alias != nil {
+					valueAliases[rf.Alias.Aliasname] = col
+				}
 				return
 			}
 			sub, err := parseSelect(sf.sql)
@@ -529,6 +631,12 @@ func (r *rewriter) fromFunctions(s *pg.SelectStmt) {
 				return
 			}
 			r.generated[sub.GetSelectStmt()] = true
+			walkNode(sub, func(m *pg.Node) bool {
+				if c := m.GetFuncCall(); c != nil {
+					r.generatedCalls[c] = true
+				}
+				return true
+			})
 			// Fill the NULL placeholders with the call's arguments, in order.
 			args := fc.Args
 			walkNode(sub, func(m *pg.Node) bool {
@@ -587,6 +695,47 @@ func (r *rewriter) fromFunctions(s *pg.SelectStmt) {
 		}
 		return true
 	})
+}
+
+// tableFunctions are functions DuckDB and Postgres both allow in FROM, with one output
+// column named after the function.
+var tableFunctions = map[string]bool{"unnest": true, "generate_series": true}
+
+// otherFromFunction handles a FROM function without a set-function rule: a shared table
+// function gets Postgres's column naming, and a scalar function (allowed in FROM by
+// Postgres, not by DuckDB) becomes a one-row subquery. It returns the single output
+// column's name when the alias can be used as a value.
+func (r *rewriter) otherFromFunction(n *pg.Node, rf *pg.RangeFunction, fc *pg.FuncCall, name string) string {
+	if tableFunctions[name] {
+		if len(fc.Args) != 1 || rf.Alias == nil || len(rf.Alias.Colnames) > 0 {
+			return ""
+		}
+		// Postgres names a lone column after the alias: unnest(x) AS j yields column j.
+		rf.Alias.Colnames = []*pg.Node{pg.MakeStrNode(rf.Alias.Aliasname)}
+		return rf.Alias.Aliasname
+	}
+	if rf.Ordinality || len(rf.Coldeflist) > 0 {
+		return ""
+	}
+	col := name
+	alias := rf.Alias
+	switch {
+	case alias == nil:
+		alias = &pg.Alias{Aliasname: name}
+	case len(alias.Colnames) == 1:
+		col = alias.Colnames[0].GetString_().GetSval()
+	case len(alias.Colnames) == 0:
+		col = alias.Aliasname
+	default:
+		return ""
+	}
+	sub := &pg.SelectStmt{TargetList: []*pg.Node{pg.MakeResTargetNodeWithNameAndVal(col, &pg.Node{Node: &pg.Node_FuncCall{FuncCall: fc}}, -1)}}
+	n.Node = &pg.Node_RangeSubselect{RangeSubselect: &pg.RangeSubselect{
+		Lateral:  true,
+		Subquery: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sub}},
+		Alias:    &pg.Alias{Aliasname: alias.Aliasname, Colnames: []*pg.Node{pg.MakeStrNode(col)}},
+	}}
+	return col
 }
 
 // columnNamesInFrom lists the columns of plugin tables in a FROM list, for shadowing.

@@ -86,6 +86,7 @@ func (e *Engine) prepare(ctx context.Context, sqlText string, opts []QueryOption
 	}
 	cols, err := e.describe(ctx, pl.sql)
 	if err != nil {
+		e.logger.Debug("SQL engine rejected the rewritten query", "rewritten", pl.sql, "error", err)
 		e.release(pl.scans)
 		return nil, e.sqlError(sqlText, err)
 	}

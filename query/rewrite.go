@@ -28,8 +28,9 @@ type rewriter struct {
 	ctes  map[string]bool
 	scans []*scanSpec
 	// generated marks subqueries the compat rules built, which must not be rewritten again.
-	generated map[*pg.SelectStmt]bool
-	err       error
+	generated      map[*pg.SelectStmt]bool
+	generatedCalls map[*pg.FuncCall]bool
+	err            error
 }
 
 func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
@@ -51,17 +52,15 @@ func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
 	if sel.IntoClause != nil {
 		return nil, newSQLError(sql, int(raw.StmtLocation), "SELECT INTO is not allowed")
 	}
-	r := &rewriter{eng: e, sql: sql, opts: opts, ctes: map[string]bool{}, generated: map[*pg.SelectStmt]bool{}}
+	r := &rewriter{eng: e, sql: sql, opts: opts, ctes: map[string]bool{}, generated: map[*pg.SelectStmt]bool{}, generatedCalls: map[*pg.FuncCall]bool{}}
 	r.collectCTEs(raw.Stmt)
 	r.compat(raw.Stmt)
 	if r.err != nil {
 		return nil, r.err
 	}
 	// Every SELECT in the tree, nested ones included, gets its FROM resolved once.
-	walkNode(raw.Stmt, func(n *pg.Node) bool {
-		if s := n.GetSelectStmt(); s != nil {
-			r.selectStmt(s)
-		}
+	walkSelects(raw.Stmt, func(s *pg.SelectStmt) bool {
+		r.selectStmt(s)
 		return r.err == nil
 	})
 	if r.err != nil {

@@ -47,3 +47,31 @@ func walkNode(n *pg.Node, fn func(n *pg.Node) bool) {
 	}
 	walkMessage(n.ProtoReflect(), fn)
 }
+
+// walkSelects calls fn for every SELECT in the tree, including the arms of UNION,
+// INTERSECT and EXCEPT, which the tree holds as bare SelectStmts rather than nodes. If
+// fn returns false the statement's contents are skipped.
+func walkSelects(root *pg.Node, fn func(s *pg.SelectStmt) bool) {
+	var visit func(s *pg.SelectStmt) bool
+	visit = func(s *pg.SelectStmt) bool {
+		if s == nil {
+			return false
+		}
+		if !fn(s) {
+			return false
+		}
+		if s.Larg != nil {
+			visit(s.Larg)
+		}
+		if s.Rarg != nil {
+			visit(s.Rarg)
+		}
+		return true
+	}
+	walkNode(root, func(n *pg.Node) bool {
+		if s := n.GetSelectStmt(); s != nil {
+			return visit(s)
+		}
+		return true
+	})
+}
