@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/proto"
 )
 
 // The Postgres-compat layer: Steampipe queries are written for Postgres, DuckDB evaluates
@@ -212,8 +213,6 @@ var funcRenames = map[string]string{
 	"json_build_array":       "json_array",
 	"to_jsonb":               "to_json",
 	"row_to_json":            "to_json",
-	"jsonb_agg":              "json_group_array",
-	"json_agg":               "json_group_array",
 	"jsonb_object_agg":       "json_group_object",
 	"json_object_agg":        "json_group_object",
 	"string_to_array":        "string_split",
@@ -261,6 +260,18 @@ func (r *rewriter) funcCall(n *pg.Node, fc *pg.FuncCall) {
 		}
 		n.Node = fn(to, fc.Location, fc.Args[0], pg.MakeAConstStrNode(pathOf(keys), fc.Location)).Node
 		return
+	case name == "jsonb_agg" || name == "json_agg":
+		// DuckDB's json_group_array is a macro, which cannot take ORDER BY, DISTINCT or
+		// FILTER; the list aggregate can, and to_json makes it jsonb.
+		agg := proto.Clone(fc).(*pg.FuncCall)
+		agg.Funcname = []*pg.Node{pg.MakeStrNode("array_agg")}
+		sortDistinct(agg)
+		n.Node = fn("to_json", fc.Location, &pg.Node{Node: &pg.Node_FuncCall{FuncCall: agg}}).Node
+		r.generatedCalls[agg] = true
+		return
+	case name == "array_agg" || name == "string_agg":
+		sortDistinct(fc)
+		return
 	case name == "array_length" && len(fc.Args) == 2:
 		fc.Funcname = []*pg.Node{pg.MakeStrNode("len")}
 		fc.Args = fc.Args[:1]
@@ -272,6 +283,15 @@ func (r *rewriter) funcCall(n *pg.Node, fc *pg.FuncCall) {
 	if to, ok := funcRenames[name]; ok && to != name {
 		fc.Funcname = []*pg.Node{pg.MakeStrNode(to)}
 	}
+}
+
+// sortDistinct orders a DISTINCT list aggregate by its argument: Postgres sorts to find
+// the distinct values, so the list comes out sorted; DuckDB's hash-based DISTINCT does not.
+func sortDistinct(fc *pg.FuncCall) {
+	if !fc.AggDistinct || len(fc.AggOrder) > 0 || len(fc.Args) == 0 {
+		return
+	}
+	fc.AggOrder = []*pg.Node{pg.MakeSortByNode(fc.Args[0], pg.SortByDir_SORTBY_DEFAULT, pg.SortByNulls_SORTBY_NULLS_DEFAULT, -1)}
 }
 
 // scalarSetFunctions are set-returning functions used in a select list, where DuckDB

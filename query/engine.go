@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
@@ -39,6 +40,7 @@ type Engine struct {
 	emits        sync.Map                                 // query id -> *emitter
 	seq          atomic.Int64
 	maxConnScans int
+	planTimeout  time.Duration
 	closed       atomic.Bool
 	closeOnce    sync.Once
 }
@@ -65,6 +67,7 @@ type options struct {
 	memoryLimit  string
 	threads      int
 	maxConnScans int
+	planTimeout  time.Duration
 }
 
 // WithPlugin registers a plugin under name, the way database/sql registers drivers:
@@ -132,6 +135,18 @@ func WithMemoryLimit(limit string) Option {
 	}
 }
 
+// WithPlanTimeout bounds how long parsing, rewriting and binding one query may take
+// (default 10s). A query that exceeds it fails with ErrPlanTimeout before any API call.
+func WithPlanTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return errors.New("WithPlanTimeout: the timeout must be positive")
+		}
+		o.planTimeout = d
+		return nil
+	}
+}
+
 // WithThreads sets the SQL engine's worker threads (default: GOMAXPROCS).
 func WithThreads(n int) Option {
 	return func(o *options) error {
@@ -156,7 +171,7 @@ var identRe = func(s string) bool {
 // New starts the plugins, configures their connections, reads their schemas and prepares
 // the SQL engine. No cloud API is called.
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
-	o := &options{plugins: map[string]PluginFunc{}, cacheMB: 1, maxConnScans: 16}
+	o := &options{plugins: map[string]PluginFunc{}, cacheMB: 1, maxConnScans: 16, planTimeout: 10 * time.Second}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -177,6 +192,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		schemas:      map[string]map[string]*proto.TableSchema{},
 		defaults:     map[string]*connection{},
 		maxConnScans: o.maxConnScans,
+		planTimeout:  o.planTimeout,
 	}
 	if err := e.addConnections(o); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -99,8 +100,42 @@ func (e *Engine) release(scans []*scanSpec) {
 	}
 }
 
-// describe binds the query and reads its result columns without running it.
+// ErrPlanTimeout is returned (wrapped in a SQLError) when binding a query takes longer
+// than the engine's plan timeout.
+var ErrPlanTimeout = errors.New("planning the query took too long")
+
+// describe binds the query and reads its result columns without running it. Binding is
+// bounded by the plan timeout: some queries make DuckDB's binder work for minutes without
+// checking for interrupts, and a scheduled run must not hang on one.
 func (e *Engine) describe(ctx context.Context, sqlText string) ([]Column, error) {
+	type result struct {
+		cols []Column
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan result, 1)
+	go func() {
+		cols, err := e.bind(ctx, sqlText)
+		done <- result{cols, err}
+	}()
+	timer := time.NewTimer(e.planTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		cancel()
+		return r.cols, r.err
+	case <-timer.C:
+		// The binder goroutine finishes (or is interrupted) on its own; its connection
+		// returns to the pool then.
+		cancel()
+		return nil, fmt.Errorf("%w (more than %s); simplify it, e.g. fewer OR branches or nested JSON operators", ErrPlanTimeout, e.planTimeout)
+	case <-ctx.Done():
+		cancel()
+		return nil, ctx.Err()
+	}
+}
+
+func (e *Engine) bind(ctx context.Context, sqlText string) ([]Column, error) {
 	rows, err := e.db.QueryContext(ctx, "DESCRIBE "+sqlText)
 	if err != nil {
 		return nil, err
