@@ -163,13 +163,18 @@ func (r *rewriter) selectStmt(s *pg.SelectStmt) {
 	}
 	limit := r.safeLimit(s, rels)
 	for _, rel := range rels {
+		if rel.spec != nil {
+			r.pinQuals(rel, rels)
+		}
+	}
+	for _, rel := range rels {
 		if rel.spec == nil {
 			continue
 		}
-		r.pinQuals(rel, rels)
 		if limit >= 0 && len(rels) == 1 {
 			rel.spec.limit = limit
 		}
+		r.joinParams(rel, rels)
 		if err := checkRequired(rel.spec); err != nil {
 			var mq *MissingQualError
 			if errors.As(err, &mq) {
@@ -516,6 +521,49 @@ func (r *rewriter) pinQuals(rel *relation, scope []*relation) {
 	}
 }
 
+// joinParams finds key columns of rel that an equality pins to a column of another plugin
+// table in the same FROM (`g.identity_store_id = i.identity_store_id`). Steampipe runs
+// such a scan once per outer value; here the scan first collects the other table's
+// distinct values and passes them as an IN list. Only key columns without a constant
+// qual are parameterised, so constant quals keep priority.
+func (r *rewriter) joinParams(rel *relation, scope []*relation) {
+	if checkRequired(rel.spec) == nil {
+		return // constants pin enough; a parameter would only add a scan
+	}
+	keys := map[string]bool{}
+	for _, k := range rel.spec.schema.ListCallKeyColumnList {
+		if k.Require == "required" || k.Require == "any_of" {
+			keys[k.Name] = true
+		}
+	}
+	for _, k := range rel.spec.schema.GetCallKeyColumnList {
+		if k.Require != "optional" {
+			keys[k.Name] = true
+		}
+	}
+	for _, c := range rel.conds {
+		e := c.GetAExpr()
+		if e == nil || e.Kind != pg.A_Expr_Kind_AEXPR_OP || len(e.Name) != 1 || e.Name[0].GetString_().GetSval() != "=" {
+			continue
+		}
+		for _, sides := range [][2]*pg.Node{{e.Lexpr, e.Rexpr}, {e.Rexpr, e.Lexpr}} {
+			col := r.ownColumn(rel, scope, sides[0])
+			if col == "" || !keys[col] || rel.spec.quals[col] != nil || rel.spec.hasParam(col) {
+				continue
+			}
+			for _, other := range scope {
+				if other == rel || other.spec == nil || len(other.spec.params) > 0 {
+					continue
+				}
+				if oc := r.ownColumn(other, scope, sides[1]); oc != "" {
+					rel.spec.params = append(rel.spec.params, scanParam{column: col, from: other.spec, fromColumn: oc})
+					break
+				}
+			}
+		}
+	}
+}
+
 // columnVsConst matches "column op constant" in either order.
 func (r *rewriter) columnVsConst(rel *relation, scope []*relation, l, rt *pg.Node) (col string, val any, swapped bool) {
 	if c := r.ownColumn(rel, scope, l); c != "" {
@@ -668,9 +716,25 @@ var aggregateOrSetReturning = map[string]bool{
 	"string_to_table": true, "jsonb_path_query": true, "regexp_split_to_table": true,
 }
 
+// paramMarker flags, inside checkRequired only, a key column a join parameter will pin.
+const paramMarker = "\x00param:"
+
 // checkRequired fails a scan whose table needs key columns the query does not pin.
 func checkRequired(spec *scanSpec) error {
-	if satisfied(spec.schema.GetCallKeyColumnList, spec.quals, true) {
+	if len(spec.params) > 0 {
+		quals := make(map[string]*proto.Quals, len(spec.quals)+len(spec.params))
+		for k, v := range spec.quals {
+			quals[k] = v
+		}
+		for _, p := range spec.params {
+			quals[paramMarker+p.column] = &proto.Quals{}
+		}
+		probe := *spec
+		probe.quals = quals
+		probe.params = nil
+		spec = &probe
+	}
+	if satisfied(spec.schema.GetCallKeyColumnList, spec.quals) {
 		return nil
 	}
 	var missing, anyOf []string
@@ -701,10 +765,10 @@ func checkRequired(spec *scanSpec) error {
 	return &MissingQualError{Table: spec.table, Columns: missing}
 }
 
-func satisfied(keys []*proto.KeyColumn, quals map[string]*proto.Quals, all bool) bool {
-	if len(keys) == 0 {
-		return false
-	}
+// satisfied reports whether quals pin every non-optional key column of a Get. A table
+// without a Get still lists the SDK's optional sp_connection_name, which pins nothing.
+func satisfied(keys []*proto.KeyColumn, quals map[string]*proto.Quals) bool {
+	pinned := false
 	for _, k := range keys {
 		if k.Require == "optional" {
 			continue
@@ -712,11 +776,15 @@ func satisfied(keys []*proto.KeyColumn, quals map[string]*proto.Quals, all bool)
 		if !hasQual(quals, k) {
 			return false
 		}
+		pinned = true
 	}
-	return true
+	return pinned
 }
 
 func hasQual(quals map[string]*proto.Quals, k *proto.KeyColumn) bool {
+	if quals[paramMarker+k.Name] != nil {
+		return true
+	}
 	q := quals[k.Name]
 	if q == nil {
 		return false

@@ -33,8 +33,29 @@ type scanSpec struct {
 	limit   int64 // -1: no limit pushed
 	cache   bool
 	partial bool // a failing member connection is recorded instead of failing the scan
+	params  []scanParam
 	stats   *scanStats
 }
+
+// scanParam pins a key column to the distinct values of another scan's column, for
+// joins that give a required qual from another table.
+type scanParam struct {
+	column     string
+	from       *scanSpec
+	fromColumn string
+}
+
+func (s *scanSpec) hasParam(col string) bool {
+	for _, p := range s.params {
+		if p.column == col {
+			return true
+		}
+	}
+	return false
+}
+
+// maxParamValues bounds the IN list a join parameter may produce.
+const maxParamValues = 10000
 
 // scanStats collects what happened to one scan, per connection, for Rows.Stats.
 type scanStats struct {
@@ -89,6 +110,7 @@ type scanSource struct {
 	cols []duckdb.ColumnInfo
 
 	// execution state, reset by Init
+	quals   map[string]*proto.Quals // spec.quals plus resolved join parameters
 	started bool
 	proj    []int    // indexes of the projected columns
 	names   []string // their names
@@ -234,6 +256,18 @@ func (s *scanSource) start(chunk *duckdb.DataChunk, probeRow int) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.cancel = cancel
 	s.rowsCh = make(chan scanRow, 256)
+	quals, err := s.resolveParams(ctx)
+	if err != nil || quals == nil {
+		// No outer values means no rows; an error is delivered as the scan's first row.
+		go func() {
+			if err != nil {
+				s.rowsCh <- scanRow{err: err}
+			}
+			close(s.rowsCh)
+		}()
+		return
+	}
+	s.quals = quals
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, s.eng.maxConnScans)
 	for _, target := range s.spec.targets {
@@ -274,7 +308,7 @@ func (s *scanSource) execute(ctx context.Context, target string) {
 		CallId:     fmt.Sprintf("spout-%d", callSeq.Add(1)),
 		QueryContext: &proto.QueryContext{
 			Columns: columns,
-			Quals:   spec.quals,
+			Quals:   s.quals,
 			Limit:   limit,
 		},
 		ExecuteConnectionData: map[string]*proto.ExecuteConnectionData{
@@ -309,6 +343,110 @@ func (s *scanSource) execute(ctx context.Context, target string) {
 	case s.rowsCh <- scanRow{err: perr}:
 	case <-ctx.Done():
 	}
+}
+
+// resolveParams returns the scan's quals with every join parameter turned into an IN
+// list of the other table's values; nil (and no error) when a parameter has no values.
+func (s *scanSource) resolveParams(ctx context.Context) (map[string]*proto.Quals, error) {
+	spec := s.spec
+	if len(spec.params) == 0 {
+		return spec.quals, nil
+	}
+	quals := make(map[string]*proto.Quals, len(spec.quals)+len(spec.params))
+	for k, v := range spec.quals {
+		quals[k] = v
+	}
+	colType := map[string]proto.ColumnType{}
+	for _, c := range spec.schema.Columns {
+		colType[c.Name] = c.Type
+	}
+	for _, p := range spec.params {
+		vals, err := s.eng.distinctValues(ctx, p.from, p.fromColumn, colType[p.column])
+		if err != nil {
+			return nil, err
+		}
+		if len(vals) == 0 {
+			return nil, nil
+		}
+		if len(vals) > maxParamValues {
+			return nil, fmt.Errorf("%s.%s: the join gives %d values for %s, more than %d; add a qual on %s",
+				spec.conn.name, spec.table, len(vals), p.column, maxParamValues, p.from.table)
+		}
+		quals[p.column] = &proto.Quals{Quals: []*proto.Qual{{
+			FieldName: p.column,
+			Operator:  &proto.Qual_StringValue{StringValue: "="},
+			Value:     &proto.QualValue{Value: &proto.QualValue_ListValue{ListValue: &proto.QualValueList{Values: vals}}},
+		}}}
+		s.eng.logger.Debug("join parameter resolved", "table", spec.table, "column", p.column,
+			"from", p.from.table+"."+p.fromColumn, "values", len(vals))
+	}
+	return quals, nil
+}
+
+// distinctValues scans one column of another plugin table, with that table's own quals,
+// and returns its distinct non-NULL values as qual values for a column of type t.
+func (e *Engine) distinctValues(ctx context.Context, spec *scanSpec, column string, t proto.ColumnType) ([]*proto.QualValue, error) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var out []*proto.QualValue
+	var firstErr error
+	var wg sync.WaitGroup
+	for _, target := range spec.targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := &proto.ExecuteRequest{
+				Table:      spec.table,
+				Connection: target,
+				CallId:     fmt.Sprintf("spout-%d", callSeq.Add(1)),
+				QueryContext: &proto.QueryContext{
+					Columns: []string{column},
+					Quals:   spec.quals,
+				},
+				ExecuteConnectionData: map[string]*proto.ExecuteConnectionData{
+					target: {CacheEnabled: spec.cache, CacheTtl: 300},
+				},
+			}
+			stream := &execStream{ctx: ctx, send: func(resp *proto.ExecuteResponse) error {
+				if resp == nil || resp.Row == nil {
+					return nil
+				}
+				v, err := columnValue(resp.Row.Columns[column])
+				if err != nil || v == nil {
+					return nil
+				}
+				qv, ok := qualValue(t, v)
+				if !ok {
+					if tm, isTime := v.(time.Time); isTime {
+						qv, ok = qualValue(t, tm.Format(time.RFC3339Nano))
+					}
+				}
+				if !ok {
+					return nil
+				}
+				key := formatQualValue(qv)
+				mu.Lock()
+				if !seen[key] {
+					seen[key] = true
+					out = append(out, qv)
+				}
+				mu.Unlock()
+				return nil
+			}}
+			if err := spec.host.server.Execute(req, stream); err != nil && ctx.Err() == nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = &PluginError{Plugin: spec.host.name, Connection: target, Table: spec.table, Err: err}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, ctx.Err()
 }
 
 // execStream receives a plugin's rows in-process, in place of a gRPC server stream.
