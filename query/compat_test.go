@@ -160,3 +160,34 @@ func compatRows(t *testing.T, eng *query.Engine, sql string) (cols, rows string)
 	}
 	return strings.Join(names, ","), strings.Join(out, ";")
 }
+
+func TestUnsupportedConstructsAreLocatedWithHints(t *testing.T) {
+	eng := compatEngine(t)
+	tests := []struct {
+		sql, msg, hint string
+		line, col      int
+	}{
+		{"select id,\n  subpath(path, 1) from test_types", "function subpath is not supported", "ltree functions", 2, 3},
+		{"select id from test_types\nwhere name ~ '(?=.*[a-z])item'", "lookaround", "without lookahead", 2, 15},
+	}
+	for _, tc := range tests {
+		_, err := eng.Plan(context.Background(), tc.sql)
+		if err == nil {
+			// The regex is only compiled when the query runs.
+			var rows *query.Rows
+			rows, err = eng.Query(context.Background(), tc.sql)
+			if err == nil {
+				for rows.Next() {
+				}
+				err = rows.Err()
+			}
+		}
+		var se *query.SQLError
+		if !errors.As(err, &se) {
+			t.Fatalf("%s: got %v, want a SQLError", tc.sql, err)
+		}
+		if !strings.Contains(se.Message, tc.msg) || !strings.Contains(se.Hint, tc.hint) || se.Line != tc.line || se.Column != tc.col {
+			t.Errorf("%s:\ngot  %d:%d %q (hint %q)\nwant %d:%d containing %q (hint %q)", tc.sql, se.Line, se.Column, se.Message, se.Hint, tc.line, tc.col, tc.msg, tc.hint)
+		}
+	}
+}

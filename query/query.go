@@ -301,13 +301,42 @@ func (e *Engine) sqlError(userSQL string, err error) error {
 	if strings.Contains(msg, scanFunction) || strings.Contains(msg, emitFunction) {
 		msg = strings.ReplaceAll(msg, scanFunction, "plugin scan")
 	}
+	if errors.Is(err, ErrPlanTimeout) {
+		return &SQLError{Message: msg, Err: err}
+	}
 	pos := -1
 	if m := quotedName.FindStringSubmatch(msg); m != nil {
 		pos = findIdent(userSQL, m[1])
 	}
+	var hint string
+	if m := missingFunction.FindStringSubmatch(msg); m != nil {
+		// A Postgres function DuckDB lacks and no compat rule covers yet.
+		name := m[1]
+		msg = fmt.Sprintf("function %s is not supported", name)
+		hint = fmt.Sprintf("Spout runs Postgres SQL on DuckDB and has no equivalent of %s yet", name)
+		if fam, ok := functionFamilies[name]; ok {
+			hint = fam + ": " + name + " is not supported"
+		}
+		pos = findIdent(userSQL, name)
+	} else if strings.Contains(msg, "invalid perl operator") {
+		msg = "regular expression uses lookaround ((?=, (?!, (?<=, (?<!), which the SQL engine's RE2 does not support"
+		hint = "rewrite the pattern without lookahead, e.g. as several ~ conditions joined with AND"
+		pos = strings.Index(userSQL, "(?")
+	}
 	se := newSQLError(userSQL, pos, msg)
+	se.Hint = hint
 	se.Err = err
 	return se
+}
+
+var missingFunction = regexp.MustCompile(`(?:Scalar|Table|Aggregate) Function with name "?([A-Za-z_0-9]+)"? (?:does not exist|is not in the catalog)`)
+
+// functionFamilies names the Postgres feature a missing function belongs to, for hints.
+var functionFamilies = map[string]string{
+	"inet_merge": "inet functions", "inet_same_family": "inet functions", "set_masklen": "inet functions",
+	"subpath": "ltree functions", "subltree": "ltree functions", "lca": "ltree functions", "index": "ltree functions",
+	"to_tsvector": "full-text search", "to_tsquery": "full-text search", "ts_rank": "full-text search",
+	"jsonb_set": "jsonb modification", "jsonb_insert": "jsonb modification", "jsonb_path_query": "SQL/JSON path",
 }
 
 // findIdent finds name in sql as a whole identifier outside string literals.
