@@ -57,8 +57,12 @@ func (r *rewriter) compat(root *pg.Node) {
 	// The engine's own functions are not for queries to call.
 	walkNode(root, func(n *pg.Node) bool {
 		if fc := n.GetFuncCall(); fc != nil {
-			if name := strings.ToLower(funcName(fc)); strings.HasPrefix(name, "spout_") {
+			name := strings.ToLower(funcName(fc))
+			switch {
+			case strings.HasPrefix(name, "spout_"):
 				r.fail(fc.Location, "function %s is internal to Spout", name)
+			case sandboxed(name):
+				r.fail(fc.Location, "function %s is not allowed: queries read plugin tables only (no files, network, environment or raw SQL)", name)
 			}
 		}
 		return r.err == nil
@@ -774,4 +778,20 @@ func (r *rewriter) columnNamesInFrom(s *pg.SelectStmt) map[string]bool {
 		return true
 	})
 	return out
+}
+
+// sandboxed reports DuckDB functions that reach outside the query: files, the network,
+// the environment, other databases or raw SQL. enable_external_access=false refuses most
+// of them too; refusing them here gives a clear error at the right position.
+func sandboxed(name string) bool {
+	if strings.HasPrefix(name, "read_") || strings.HasPrefix(name, "parquet_") || strings.HasPrefix(name, "duckdb_") ||
+		strings.HasPrefix(name, "pragma_") || strings.HasSuffix(name, "_scan") || strings.HasPrefix(name, "sniff_") {
+		return true
+	}
+	switch name {
+	case "query", "query_table", "getenv", "set_config", "checkpoint", "force_checkpoint",
+		"which_secret", "load_extension", "install_extension":
+		return true
+	}
+	return false
 }

@@ -178,7 +178,9 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		}
 	}
 	if o.logger == nil {
-		o.logger = slog.Default()
+		// Not slog.Default(): its handler writes through the standard log package, which
+		// the plugins' log output is routed into, and the two would feed each other.
+		o.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	// The SDK frees OS memory every 100 rows unless told otherwise, which makes scans
 	// about ten times slower; Go's own scavenger does that job here.

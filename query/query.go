@@ -89,7 +89,7 @@ func (e *Engine) prepare(ctx context.Context, sqlText string, opts []QueryOption
 	if err != nil {
 		e.logger.Debug("SQL engine rejected the rewritten query", "rewritten", pl.sql, "error", err)
 		e.release(pl.scans)
-		return nil, e.sqlError(sqlText, err)
+		return nil, e.sqlError(sqlText, err, pl.scans)
 	}
 	return &prepared{plan: pl, columns: cols, ordered: topLevelOrdered(sqlText)}, nil
 }
@@ -292,7 +292,7 @@ var quotedName = regexp.MustCompile(`"([^"]+)"`)
 
 // sqlError turns a SQL engine error into a SQLError located in the user's text. DuckDB
 // reports positions in the rewritten text, so the location is found again by name.
-func (e *Engine) sqlError(userSQL string, err error) error {
+func (e *Engine) sqlError(userSQL string, err error, scans []*scanSpec) error {
 	msg := err.Error()
 	if i := strings.Index(msg, "\n\nLINE"); i >= 0 {
 		msg = msg[:i]
@@ -318,6 +318,13 @@ func (e *Engine) sqlError(userSQL string, err error) error {
 			hint = fam + ": " + name + " is not supported"
 		}
 		pos = findIdent(userSQL, name)
+	} else if m := missingAliasColumn.FindStringSubmatch(msg); m != nil {
+		// DuckDB calls the scan subquery a "values list"; say it the Postgres way.
+		alias, col := m[1], m[2]
+		msg = fmt.Sprintf("column %s.%s does not exist%s", alias, col, suggest(col, scanColumns(scans)))
+		pos = findIdent(userSQL, alias+"."+col)
+	} else if m := missingColumn.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("column %s does not exist%s", m[1], suggest(m[1], scanColumns(scans)))
 	} else if strings.Contains(msg, "invalid perl operator") {
 		msg = "regular expression uses lookaround ((?=, (?!, (?<=, (?<!), which the SQL engine's RE2 does not support"
 		hint = "rewrite the pattern without lookahead, e.g. as several ~ conditions joined with AND"
@@ -327,6 +334,25 @@ func (e *Engine) sqlError(userSQL string, err error) error {
 	se.Hint = hint
 	se.Err = err
 	return se
+}
+
+var (
+	missingAliasColumn = regexp.MustCompile(`Values list "([^"]+)" does not have a column named "([^"]+)"`)
+	missingColumn      = regexp.MustCompile(`Referenced column "([^"]+)" not found`)
+)
+
+func scanColumns(scans []*scanSpec) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range scans {
+		for _, c := range s.schema.Columns {
+			if !seen[c.Name] {
+				seen[c.Name] = true
+				out = append(out, c.Name)
+			}
+		}
+	}
+	return out
 }
 
 var missingFunction = regexp.MustCompile(`(?:Scalar|Table|Aggregate) Function with name "?([A-Za-z_0-9]+)"? (?:does not exist|is not in the catalog)`)

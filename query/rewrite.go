@@ -30,7 +30,10 @@ type rewriter struct {
 	// generated marks subqueries the compat rules built, which must not be rewritten again.
 	generated      map[*pg.SelectStmt]bool
 	generatedCalls map[*pg.FuncCall]bool
-	err            error
+	// threePart lists conn.table references whose columns may be written conn.table.col;
+	// the scan subquery is aliased by the bare table name, so such refs lose the conn.
+	threePart [][2]string
+	err       error
 }
 
 func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
@@ -42,7 +45,7 @@ func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
 		return nil, newSQLError(sql, -1, "empty query")
 	}
 	if len(tree.Stmts) > 1 {
-		return nil, newSQLError(sql, int(tree.Stmts[1].StmtLocation), "only one statement per query")
+		return nil, newSQLError(sql, skipSpace(sql, int(tree.Stmts[1].StmtLocation)), "only one statement per query")
 	}
 	raw := tree.Stmts[0]
 	sel := raw.Stmt.GetSelectStmt()
@@ -66,11 +69,43 @@ func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	if len(r.threePart) > 0 {
+		walkNode(raw.Stmt, func(n *pg.Node) bool {
+			cr := n.GetColumnRef()
+			if cr == nil || len(cr.Fields) != 3 {
+				return true
+			}
+			for _, tp := range r.threePart {
+				if cr.Fields[0].GetString_().GetSval() == tp[0] && cr.Fields[1].GetString_().GetSval() == tp[1] {
+					cr.Fields = cr.Fields[1:]
+					break
+				}
+			}
+			return true
+		})
+	}
 	out, err := pg.Deparse(tree)
 	if err != nil {
 		return nil, fmt.Errorf("printing rewritten query: %w", err)
 	}
 	return &plan{sql: out, scans: r.scans}, nil
+}
+
+// skipSpace moves pos past whitespace and -- comments, to where a statement really starts.
+func skipSpace(sql string, pos int) int {
+	for pos < len(sql) {
+		switch {
+		case sql[pos] == ' ' || sql[pos] == '\t' || sql[pos] == '\n' || sql[pos] == '\r':
+			pos++
+		case strings.HasPrefix(sql[pos:], "--"):
+			for pos < len(sql) && sql[pos] != '\n' {
+				pos++
+			}
+		default:
+			return pos
+		}
+	}
+	return pos
 }
 
 func parseError(sql string, err error) error {
@@ -390,6 +425,9 @@ func (r *rewriter) replace(rel *relation) {
 	alias := rel.rv.Alias
 	if alias == nil {
 		alias = &pg.Alias{Aliasname: rel.rv.Relname}
+	}
+	if rel.rv.Alias == nil && rel.rv.Schemaname != "" {
+		r.threePart = append(r.threePart, [2]string{rel.rv.Schemaname, rel.rv.Relname})
 	}
 	rel.node.Node = &pg.Node_RangeSubselect{RangeSubselect: &pg.RangeSubselect{
 		Subquery: tree.Stmts[0].Stmt,

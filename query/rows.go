@@ -194,7 +194,7 @@ func (r *Rows) translate(ctx context.Context, err error) error {
 	if strings.Contains(err.Error(), "INTERRUPT") || strings.Contains(err.Error(), "Interrupted") {
 		return context.Canceled
 	}
-	return r.eng.sqlError(r.sql, err)
+	return r.eng.sqlError(r.sql, err, r.scans)
 }
 
 func (s *scanSpec) info() ScanInfo {
