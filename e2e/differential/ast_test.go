@@ -1,0 +1,165 @@
+package differential
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// walk visits every node below m, parents first; fn returning false skips the children.
+func walk(m protoreflect.Message, fn func(n *pg.Node) bool) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList():
+			if fd.Kind() != protoreflect.MessageKind {
+				return true
+			}
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				walkMessage(l.Get(i).Message(), fn)
+			}
+		case fd.IsMap():
+		case fd.Kind() == protoreflect.MessageKind:
+			walkMessage(v.Message(), fn)
+		}
+		return true
+	})
+}
+
+func walkMessage(m protoreflect.Message, fn func(n *pg.Node) bool) {
+	if n, ok := m.Interface().(*pg.Node); ok {
+		if n == nil || n.Node == nil {
+			return
+		}
+		if !fn(n) {
+			return
+		}
+		m = n.ProtoReflect()
+	}
+	walk(m, fn)
+}
+
+func walkNode(n *pg.Node, fn func(n *pg.Node) bool) {
+	if n != nil {
+		walkMessage(n.ProtoReflect(), fn)
+	}
+}
+
+// parseVersion is the parse-tree version Deparse expects.
+var parseVersion = func() int32 {
+	tree, err := pg.Parse("SELECT 1")
+	if err != nil {
+		panic(err)
+	}
+	return tree.Version
+}()
+
+// parseOne parses a single statement.
+func parseOne(sql string) (*pg.Node, error) {
+	tree, err := pg.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	if len(tree.Stmts) != 1 {
+		return nil, errString("not exactly one statement")
+	}
+	return tree.Stmts[0].Stmt, nil
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+// queryTables lists the relations a query reads, CTE names excluded, sorted and unique.
+// Schema-qualified names keep their schema ("aws.aws_s3_bucket").
+func queryTables(sql string) ([]string, error) {
+	root, err := parseOne(sql)
+	if err != nil {
+		return nil, err
+	}
+	ctes := map[string]bool{}
+	rels := map[string]bool{}
+	walkNode(root, func(n *pg.Node) bool {
+		if c := n.GetCommonTableExpr(); c != nil {
+			ctes[c.Ctename] = true
+		}
+		if rv := n.GetRangeVar(); rv != nil {
+			name := rv.Relname
+			if rv.Schemaname != "" {
+				name = rv.Schemaname + "." + name
+			}
+			rels[name] = true
+		}
+		return true
+	})
+	var out []string
+	for r := range rels {
+		if !ctes[r] {
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// constValue reads a literal, looking through casts: int64, float64, string or bool.
+func constValue(n *pg.Node) (any, bool) {
+	if n == nil {
+		return nil, false
+	}
+	if tc := n.GetTypeCast(); tc != nil {
+		return constValue(tc.Arg)
+	}
+	c := n.GetAConst()
+	if c == nil || c.Isnull {
+		return nil, false
+	}
+	switch v := c.Val.(type) {
+	case *pg.A_Const_Ival:
+		return int64(v.Ival.Ival), true
+	case *pg.A_Const_Fval:
+		f, err := strconv.ParseFloat(v.Fval.Fval, 64)
+		return f, err == nil
+	case *pg.A_Const_Sval:
+		return v.Sval.Sval, true
+	case *pg.A_Const_Boolval:
+		return v.Boolval.Boolval, true
+	}
+	return nil, false
+}
+
+func funcName(fc *pg.FuncCall) string {
+	if len(fc.Funcname) == 0 {
+		return ""
+	}
+	return strings.ToLower(fc.Funcname[len(fc.Funcname)-1].GetString_().GetSval())
+}
+
+func opName(e *pg.A_Expr) string {
+	if len(e.Name) == 0 {
+		return ""
+	}
+	return e.Name[len(e.Name)-1].GetString_().GetSval()
+}
+
+func typeName(t *pg.TypeName) string {
+	if t == nil || len(t.Names) == 0 {
+		return ""
+	}
+	return strings.ToLower(t.Names[len(t.Names)-1].GetString_().GetSval())
+}
+
+func columnRefFields(cr *pg.ColumnRef) []string {
+	var out []string
+	for _, f := range cr.Fields {
+		s := f.GetString_()
+		if s == nil {
+			return nil // a star
+		}
+		out = append(out, s.Sval)
+	}
+	return out
+}
