@@ -16,13 +16,19 @@ import (
 // compatSQL defines the Postgres functions Steampipe queries use that DuckDB lacks.
 var compatSQL = []string{
 	// jsonb ? key: an object has the key, an array has the string, a string equals it.
-	`CREATE MACRO spout_jsonb_exists(j, k) AS CASE json_type(j)
+	`CREATE MACRO spout_jsonb_exists(j, k) AS CASE
+		WHEN j IS NULL OR k IS NULL THEN NULL
+		ELSE CASE json_type(j)
 		WHEN 'OBJECT' THEN list_contains(json_keys(j), k)
 		WHEN 'ARRAY' THEN list_contains(CAST(json_extract_string(j, '$[*]') AS VARCHAR[]), k)
 		WHEN 'VARCHAR' THEN json_extract_string(j, '$') = k
-		ELSE false END`,
-	`CREATE MACRO spout_jsonb_exists_any(j, ks) AS len(list_filter(ks, x -> spout_jsonb_exists(j, x))) > 0`,
-	`CREATE MACRO spout_jsonb_exists_all(j, ks) AS len(list_filter(ks, x -> spout_jsonb_exists(j, x))) = len(ks)`,
+		ELSE false END END`,
+	`CREATE MACRO spout_jsonb_exists_any(j, ks) AS CASE WHEN j IS NULL THEN NULL ELSE len(list_filter(ks, x -> spout_jsonb_exists(j, x))) > 0 END`,
+	`CREATE MACRO spout_jsonb_exists_all(j, ks) AS CASE WHEN j IS NULL THEN NULL ELSE len(list_filter(ks, x -> spout_jsonb_exists(j, x))) = len(ks) END`,
+	// money prints as Postgres's en_US money text: -$1,234.50.
+	`CREATE MACRO spout_money(x) AS CASE WHEN x IS NULL THEN NULL
+		WHEN CAST(x AS DOUBLE) < 0 THEN '-$' || format('{:,.2f}', -CAST(x AS DOUBLE))
+		ELSE '$' || format('{:,.2f}', CAST(x AS DOUBLE)) END`,
 	// jsonb_typeof names types the way Postgres does.
 	`CREATE MACRO jsonb_typeof(j) AS CASE json_type(j)
 		WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'array' WHEN 'VARCHAR' THEN 'string'
@@ -83,6 +89,12 @@ func (r *rewriter) compat(root *pg.Node) {
 	walkNode(root, func(n *pg.Node) bool {
 		switch x := n.Node.(type) {
 		case *pg.Node_TypeCast:
+			if typeNameIs(x.TypeCast.TypeName, "money") {
+				n.Node = fn("spout_money", x.TypeCast.Location, x.TypeCast.Arg).Node
+				r.generatedCalls[n.GetFuncCall()] = true
+				return true
+			}
+			intervalUnit(x.TypeCast)
 			renameType(x.TypeCast.TypeName)
 		case *pg.Node_FuncCall:
 			r.funcCall(n, x.FuncCall)
@@ -91,6 +103,41 @@ func (r *rewriter) compat(root *pg.Node) {
 		}
 		return r.err == nil
 	})
+}
+
+func typeNameIs(t *pg.TypeName, name string) bool {
+	if t == nil || len(t.Names) == 0 || len(t.ArrayBounds) > 0 {
+		return false
+	}
+	return strings.EqualFold(t.Names[len(t.Names)-1].GetString_().GetSval(), name)
+}
+
+// Postgres's interval field masks (INTERVAL_MASK in datetime.h) for a single unit.
+var intervalUnits = map[int64]string{
+	1 << 2: "year", 1 << 1: "month", 1 << 3: "day", 1 << 10: "hour", 1 << 11: "minute", 1 << 12: "second",
+}
+
+// intervalUnit folds the unit of `interval '30' day` into the literal ('30 day'): DuckDB
+// reads the bare number without the unit Postgres keeps as a type modifier.
+func intervalUnit(tc *pg.TypeCast) {
+	if !typeNameIs(tc.TypeName, "interval") || len(tc.TypeName.Typmods) == 0 {
+		return
+	}
+	mask, ok := constValue(tc.TypeName.Typmods[0])
+	m, isInt := mask.(int64)
+	unit := intervalUnits[m]
+	if !ok || !isInt || unit == "" {
+		return
+	}
+	if c := tc.Arg.GetAConst(); c != nil {
+		if sv, ok := c.Val.(*pg.A_Const_Sval); ok {
+			v := strings.TrimSpace(sv.Sval.Sval)
+			if _, err := strconv.ParseFloat(v, 64); err == nil {
+				sv.Sval.Sval = v + " " + unit
+			}
+		}
+	}
+	tc.TypeName.Typmods = nil
 }
 
 func renameType(t *pg.TypeName) {
@@ -210,7 +257,6 @@ func sqlValueName(op pg.SQLValueFunctionOp) string {
 var funcRenames = map[string]string{
 	"glob":                   "spout_glob",
 	"jsonb_array_length":     "json_array_length",
-	"jsonb_pretty":           "json_pretty",
 	"jsonb_build_object":     "json_object",
 	"json_build_object":      "json_object",
 	"jsonb_build_array":      "json_array",
@@ -273,6 +319,10 @@ func (r *rewriter) funcCall(n *pg.Node, fc *pg.FuncCall) {
 		n.Node = fn("to_json", fc.Location, &pg.Node{Node: &pg.Node_FuncCall{FuncCall: agg}}).Node
 		r.generatedCalls[agg] = true
 		return
+	case name == "jsonb_pretty" && len(fc.Args) == 1:
+		n.Node = fn("spout_jsonb_pretty", fc.Location, castTo(fc.Args[0], "varchar", false)).Node
+		r.generatedCalls[n.GetFuncCall()] = true
+		return
 	case name == "array_agg" || name == "string_agg":
 		sortDistinct(fc)
 		return
@@ -332,6 +382,25 @@ func castTo(x *pg.Node, typ string, array bool) *pg.Node {
 	return &pg.Node{Node: &pg.Node_TypeCast{TypeCast: &pg.TypeCast{Arg: x, TypeName: tn, Location: -1}}}
 }
 
+// jsonbText turns an extracted JSON value into Postgres's ->> text: strings unquoted,
+// scalars as written, containers in jsonb's canonical form. Scalars, the common case,
+// stay in DuckDB; only containers go through the Go function.
+func (r *rewriter) jsonbText(extracted *pg.Node, loc int32) *pg.Node {
+	str := fn("json_extract_string", loc, extracted, pg.MakeAConstStrNode("$", loc))
+	canon := fn("spout_jsonb_text", loc, castTo(extracted, "varchar", false))
+	r.generatedCalls[str.GetFuncCall()] = true
+	r.generatedCalls[canon.GetFuncCall()] = true
+	kind := fn("json_type", loc, extracted)
+	r.generatedCalls[kind.GetFuncCall()] = true
+	isContainer := pg.MakeAExprNode(pg.A_Expr_Kind_AEXPR_IN, []*pg.Node{pg.MakeStrNode("=")}, kind,
+		pg.MakeListNode([]*pg.Node{pg.MakeAConstStrNode("OBJECT", loc), pg.MakeAConstStrNode("ARRAY", loc)}), loc)
+	return &pg.Node{Node: &pg.Node_CaseExpr{CaseExpr: &pg.CaseExpr{
+		Args:      []*pg.Node{pg.MakeCaseWhenNode(isContainer, canon, loc)},
+		Defresult: str,
+		Location:  loc,
+	}}}
+}
+
 // aExpr rewrites operators: jsonb operators become function calls (which also settles
 // DuckDB's different precedence for ->), regex and LIKE ANY/ALL get Postgres's meaning.
 func (r *rewriter) aExpr(n *pg.Node, e *pg.A_Expr) {
@@ -351,26 +420,26 @@ func (r *rewriter) aExpr(n *pg.Node, e *pg.A_Expr) {
 		switch op {
 		case "->", "->>":
 			path, ok := jsonPath(e.Rexpr)
-			fn := "json_extract"
+			if !ok {
+				path = dynamicPath(e.Rexpr, loc)
+			}
+			extracted := call("json_extract", e.Lexpr, path)
 			if op == "->>" {
-				fn = "json_extract_string"
+				// Postgres prints a container it extracts as text in jsonb's canonical form.
+				extracted = r.jsonbText(extracted, loc)
 			}
-			if ok {
-				n.Node = call(fn, e.Lexpr, path).Node
-			} else {
-				n.Node = call(fn, e.Lexpr, dynamicPath(e.Rexpr, loc)).Node
-			}
+			n.Node = extracted.Node
 		case "#>", "#>>":
 			path, ok := jsonArrayPath(e.Rexpr)
 			if !ok {
 				r.fail(loc, "the %s operator needs a constant path like '{a,b}'", op)
 				return
 			}
-			fn := "json_extract"
+			extracted := call("json_extract", e.Lexpr, path)
 			if op == "#>>" {
-				fn = "json_extract_string"
+				extracted = r.jsonbText(extracted, loc)
 			}
-			n.Node = call(fn, e.Lexpr, path).Node
+			n.Node = extracted.Node
 		case "?":
 			n.Node = call("spout_jsonb_exists", e.Lexpr, e.Rexpr).Node
 		case "?|":
@@ -414,6 +483,23 @@ func (r *rewriter) aExpr(n *pg.Node, e *pg.A_Expr) {
 		}
 	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
 		r.likeAnyAll(n, e, op)
+	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
+		// Postgres's LIKE treats backslash as the escape character by default; DuckDB's
+		// has no default escape.
+		v, ok := constValue(e.Rexpr)
+		p, isStr := v.(string)
+		if !ok || !isStr || !strings.Contains(p, `\`) {
+			return
+		}
+		name := "like_escape"
+		if e.Kind == pg.A_Expr_Kind_AEXPR_ILIKE {
+			name = "ilike_escape"
+		}
+		m := call(name, e.Lexpr, e.Rexpr, pg.MakeAConstStrNode(`\`, loc))
+		if strings.HasPrefix(op, "!") {
+			m = not(m)
+		}
+		n.Node = m.Node
 	}
 }
 
@@ -614,7 +700,6 @@ var setFunctions = map[string]struct {
 	"json_each_text":            {`SELECT key, json_extract_string(value, '$') AS value FROM json_each(NULL)`, []string{"key", "value"}},
 	"jsonb_object_keys":         {`SELECT key AS jsonb_object_keys FROM json_each(NULL)`, []string{"jsonb_object_keys"}},
 	"json_object_keys":          {`SELECT key AS json_object_keys FROM json_each(NULL)`, []string{"json_object_keys"}},
-	"string_to_array":           {`SELECT unnest(string_split(NULL, NULL)) AS string_to_array`, []string{"string_to_array"}},
 }
 
 // fromFunctions rewrites set-returning functions in a FROM list into lateral subqueries

@@ -301,14 +301,19 @@ func (e *Engine) openDuckDB(ctx context.Context, o *options) error {
 	if err := e.registerInetFunctions(ctx); err != nil {
 		return err
 	}
+	if err := e.registerJSONBFunctions(ctx); err != nil {
+		return err
+	}
 	stmts := []string{
 		// Both are linked into the binary; loading them reads no file and no network.
 		"LOAD json",
 		"LOAD icu",
 		"SET GLOBAL threads = " + strconv.Itoa(threads),
 		"SET GLOBAL TimeZone = 'UTC'",
-		// Postgres divides integers as integers.
+		// Postgres divides integers as integers, and sorts NULLs last ascending but first
+		// descending.
 		"SET GLOBAL integer_division = true",
+		"SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'",
 	}
 	if o.memoryLimit != "" {
 		stmts = append(stmts, "SET GLOBAL memory_limit = '"+strings.ReplaceAll(o.memoryLimit, "'", "")+"'")

@@ -179,9 +179,11 @@ func (e *Engine) Query(ctx context.Context, sqlText string, opts ...QueryOption)
 	if p.ordered {
 		rows, err := e.db.QueryContext(ctx, p.sql)
 		if err != nil {
+			// Translate before cancelling: a cancelled context would mask the real error.
+			terr := r.translate(ctx, err)
 			cancel()
 			e.release(p.scans)
-			return nil, r.translate(ctx, err)
+			return nil, terr
 		}
 		r.sqlRows = rows
 		r.dest = make([]any, len(p.columns))
