@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spoutdev/spout/internal/fakeaws"
+	"github.com/spoutdev/spout/internal/pgtest"
 	"github.com/spoutdev/spout/query"
 	"github.com/turbot/steampipe-plugin-aws/aws"
 )
@@ -35,6 +36,7 @@ func TestMain(m *testing.M) {
 		os.Unsetenv(k)
 	}
 	code := m.Run()
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -4,6 +4,8 @@
 //	spout tables 'aws_s3*'
 //	spout describe aws_s3_bucket
 //	spout validate --sql my_query.sql
+//	spout validate -c spout.yaml
+//	spout run -c spout.yaml [--query NAME]... [--schedule GROUP]
 package main
 
 import (
@@ -35,6 +37,9 @@ Usage:
   spout query [flags] "SQL"        run a query and print the rows
   spout tables [flags] [PATTERN]   list tables (PATTERN is a glob: 'aws_s3*')
   spout describe [flags] TABLE     show a table's columns and key columns
+  spout run [-c spout.yaml] [--query NAME]... [--schedule GROUP]
+                                   run the configured queries once, deliver the results
+  spout validate -c spout.yaml     check a configuration: every error with file:line:col
   spout validate [flags] --sql FILE...
                                    check queries plan against the schema (no API calls)
   spout version                    print the version
@@ -70,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDescribe(ctx, args[1:], stdout, stderr)
 	case "validate":
 		err = runValidate(ctx, args[1:], stdout, stderr)
+	case "run":
+		err = runRun(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
@@ -135,13 +142,17 @@ func (f *engineFlags) open(ctx context.Context, stderr io.Writer) (*query.Engine
 }
 
 // newLogger logs JSON at SPOUT_LOG_LEVEL (debug, info, warn, error; default warn).
-func newLogger(w io.Writer) *slog.Logger {
-	level := slog.LevelWarn
+func newLogger(w io.Writer) *slog.Logger { return newLoggerAt(w, slog.LevelWarn) }
+
+// newLoggerAt logs JSON at SPOUT_LOG_LEVEL, or at level when it is not set.
+func newLoggerAt(w io.Writer, level slog.Level) *slog.Logger {
 	switch strings.ToLower(os.Getenv("SPOUT_LOG_LEVEL")) {
 	case "debug":
 		level = slog.LevelDebug
 	case "info":
 		level = slog.LevelInfo
+	case "warn":
+		level = slog.LevelWarn
 	case "error":
 		level = slog.LevelError
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spoutdev/spout/query"
+	"github.com/spoutdev/spout/runner"
+	"github.com/spoutdev/spout/runner/config"
 )
 
 // stringList is a repeatable flag.
@@ -18,17 +20,26 @@ func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate [flags] --sql FILE [FILE...]", "validate", stderr)
+	fs := newFlagSet("validate -c spout.yaml | validate [flags] --sql FILE [FILE...]", "validate", stderr)
 	var ef engineFlags
 	ef.register(fs)
 	var files stringList
 	fs.Var(&files, "sql", "a SQL file to check (repeatable; further file arguments are checked too)")
+	var cfgPath string
+	fs.StringVar(&cfgPath, "c", "", "check this spout.yaml `file` instead: structure, sinks, connections, every query's SQL")
+	fs.StringVar(&cfgPath, "config", "", "same as -c")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	files = append(files, fs.Args()...)
+	if cfgPath != "" {
+		if len(files) > 0 {
+			return usageError{"validate: give -c spout.yaml or SQL files, not both"}
+		}
+		return validateConfig(ctx, cfgPath, stdout, stderr)
+	}
 	if len(files) == 0 {
-		return usageError{"validate: name at least one SQL file with --sql"}
+		return usageError{"validate: name a configuration with -c, or at least one SQL file with --sql"}
 	}
 	eng, err := ef.open(ctx, stderr)
 	if err != nil {
@@ -73,4 +84,29 @@ func validateFile(ctx context.Context, eng *query.Engine, file string) string {
 		return fmt.Sprintf("%s:%d:%d: %s requires a qual on %s", file, mq.Line, mq.Column, mq.Table, strings.Join(mq.Columns, " and "))
 	}
 	return fmt.Sprintf("%s:1:1: %v", file, err)
+}
+
+// validateConfig checks a spout.yaml without calling any API or writing anything. It
+// prints "ok FILE" or one "error FILE:LINE:COL: message" line per problem, and exits 2
+// on any problem: a run would refuse the file.
+func validateConfig(ctx context.Context, path string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(path, os.LookupEnv)
+	err = runner.Check(ctx, cfg, err, plugins(), newLogger(stderr))
+	var errs config.Errors
+	switch {
+	case errors.As(err, &errs):
+		for _, e := range errs {
+			fmt.Fprintf(stdout, "error %s\n", e)
+		}
+		return exitError(exitUsage)
+	case err != nil:
+		fmt.Fprintf(stdout, "error %s: %v\n", path, err)
+		return exitError(exitUsage)
+	}
+	conns := fmt.Sprintf("%d connections", len(cfg.Connections))
+	if cfg.Organization != nil {
+		conns = "organization discovery, " + conns
+	}
+	fmt.Fprintf(stdout, "ok %s (%s, %d sinks, %d queries)\n", path, conns, len(cfg.Sinks), len(cfg.Queries))
+	return nil
 }

@@ -6,6 +6,13 @@
 // service is chosen by the SigV4 credential scope of each request; requests
 // without credentials (the S3 bucket-region probe) go to S3.
 //
+// Callers the server did not issue credentials to act as the management account on
+// the main URL, as account <id> on that account's own listener (AccountURL), or as
+// account <id> under the path prefix /_account/<id> of any listener (AccountPathURL):
+// the AWS plugin signs every call of a connection with an endpoint_url with the
+// environment's keys, so an endpoint per account is how tests give connections
+// different accounts.
+//
 // The data is a seeded, deterministic inventory of accounts, CloudFormation
 // stacks, EC2 instances, S3 buckets and IAM roles. Inventory returns it as Go
 // structs so tests can compute the rows they expect, and Requests returns the
@@ -240,6 +247,20 @@ func (s *Server) AccountURL(account string) string {
 		return ""
 	}
 	return s.urls[account]
+}
+
+// AccountPathURL is an endpoint on the main listener on which credentials
+// the server did not issue act as account: the main URL followed by
+// /_account/<id>. AWS SDK clients keep an endpoint's path in front of every
+// request's path (query protocols, JSON protocols and path-style S3 alike),
+// so one URL template (http://host:port/_account/{{.AccountID}}) can give
+// every account of an organization its own endpoint. It returns "" for an
+// unknown account or before Start.
+func (s *Server) AccountPathURL(account string) string {
+	if !s.knownAccount(account) || s.URL() == "" {
+		return ""
+	}
+	return s.URL() + AccountPathPrefix + account
 }
 
 // Handler serves the fake with the management account as the default

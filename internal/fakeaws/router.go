@@ -59,6 +59,15 @@ var services = map[string]map[string]handlerFunc{
 func (s *Server) handler(defaultAccount string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		defaultAccount := defaultAccount
+		if acct, rest, ok := s.accountPrefix(r.URL.Path); ok {
+			if !s.knownAccount(acct) {
+				http.Error(w, "fakeaws: unknown account "+acct+" in path", http.StatusNotFound)
+				return
+			}
+			defaultAccount = acct
+			r.URL.Path, r.URL.RawPath = rest, ""
+		}
 		c := &call{
 			w:         &statusWriter{ResponseWriter: w, status: http.StatusOK},
 			r:         r,
@@ -285,6 +294,20 @@ func unitHash(seed int64, key string, a, b int) float64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return float64(x>>11) / (1 << 53)
+}
+
+// AccountPathPrefix starts a path that picks the account uncredentialed
+// callers act as: /_account/<id>/... on any listener (see AccountPathURL).
+const AccountPathPrefix = "/_account/"
+
+// accountPrefix splits "/_account/<id>/rest" into the account and "/rest".
+func (s *Server) accountPrefix(p string) (account, rest string, ok bool) {
+	after, found := strings.CutPrefix(p, AccountPathPrefix)
+	if !found {
+		return "", "", false
+	}
+	account, rest, _ = strings.Cut(after, "/")
+	return account, "/" + rest, true
 }
 
 // credential is what a request's SigV4 credential scope says.

@@ -8,7 +8,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/spoutdev/spout/internal/fakeaws"
@@ -128,5 +130,61 @@ func TestDenyAssume(t *testing.T) {
 		case tt.code != "":
 			apiError(t, err, tt.code, http.StatusBadRequest)
 		}
+	}
+}
+
+func TestAccountPathURLActsAsAccount(t *testing.T) {
+	srv := start(t, fakeaws.Options{Seed: 3})
+	ctx := context.Background()
+	for _, acct := range []string{mgmt, member2, member3} {
+		url := srv.AccountPathURL(acct)
+		if want := srv.URL() + "/_account/" + acct; url != want {
+			t.Fatalf("AccountPathURL(%s) = %q, want %q", acct, url, want)
+		}
+		id, err := sts.NewFromConfig(cfg(url, "us-east-1", 3)).GetCallerIdentity(ctx, nil)
+		if err != nil || aws.ToString(id.Account) != acct {
+			t.Fatalf("GetCallerIdentity through %s = %v, %v", url, id, err)
+		}
+		// Path-style S3 keeps the prefix in front of the bucket: the listing is
+		// the account's, and the anonymous region probe finds the bucket.
+		s3c := s3Client(cfg(url, "us-east-1", 3))
+		out, err := s3c.ListBuckets(ctx, &s3.ListBucketsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for _, b := range srv.Inventory().Buckets {
+			if b.Account == acct {
+				want++
+				if len(out.Buckets) > 0 && aws.ToString(out.Buckets[0].Name) == b.Name {
+					region, err := manager.GetBucketRegion(ctx, s3c, b.Name)
+					if err != nil || region != b.Region {
+						t.Fatalf("region of %s through %s = %q, %v; want %s", b.Name, url, region, err, b.Region)
+					}
+				}
+			}
+		}
+		if len(out.Buckets) != want || want == 0 {
+			t.Fatalf("ListBuckets through %s = %d buckets, want %d", url, len(out.Buckets), want)
+		}
+	}
+	if got := srv.AccountPathURL("999999999999"); got != "" {
+		t.Errorf("AccountPathURL(unknown) = %q, want empty", got)
+	}
+	resp, err := http.Get(srv.URL() + "/_account/999999999999/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown account in path: status %d, want 404", resp.StatusCode)
+	}
+	// Credentials issued by AssumeRole still act as their own account,
+	// whatever account the path names.
+	assumed := cfg(srv.URL(), "us-east-1", 3)
+	assumed.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(assumed), "arn:aws:iam::"+member2+":role/R"))
+	id, err := sts.NewFromConfig(assumed, func(o *sts.Options) { o.BaseEndpoint = aws.String(srv.AccountPathURL(member3)) }).GetCallerIdentity(ctx, nil)
+	if err != nil || aws.ToString(id.Account) != member2 {
+		t.Fatalf("assumed-role identity through %s's path = %v, %v; want %s", member3, id, err, member2)
 	}
 }

@@ -61,8 +61,11 @@ type Sink struct {
 	stdout io.Writer
 }
 
-// stdoutMu keeps results for standard output from interleaving, across sinks.
-var stdoutMu sync.Mutex
+// StdoutMu keeps results for standard output from interleaving, across sinks. A file
+// sink holds it while it copies a result out; another writer to standard output (the
+// runner's log) holds it for each of its writes, so that neither splits the other's
+// lines.
+var StdoutMu sync.Mutex
 
 // New checks cfg and returns the sink.
 func New(name string, cfg Config) (sink.Sink, error) {
@@ -221,8 +224,8 @@ func (w *writer) copyToStdout() error {
 	if _, err := w.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	stdoutMu.Lock()
-	defer stdoutMu.Unlock()
+	StdoutMu.Lock()
+	defer StdoutMu.Unlock()
 	if _, err := io.Copy(w.s.stdout, w.f); err != nil {
 		return fmt.Errorf("write to standard output: %w", err)
 	}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spoutdev/spout/query"
+	"github.com/spoutdev/spout/runner"
+	"github.com/spoutdev/spout/runner/config"
+	"github.com/spoutdev/spout/sink/file"
+	"github.com/turbot/steampipe-plugin-aws/aws"
+)
+
+// plugins are the plugins spout.yaml connections may name.
+func plugins() map[string]query.PluginFunc {
+	return map[string]query.PluginFunc{"aws": aws.Plugin}
+}
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run [-c spout.yaml] [--query NAME]... [--schedule GROUP]", "run", stderr)
+	var path string
+	fs.StringVar(&path, "c", "", "the configuration `file` (default $"+config.EnvFile+", else the YAML in $"+config.EnvYAML+")")
+	fs.StringVar(&path, "config", "", "same as -c")
+	var queries stringList
+	fs.Var(&queries, "query", "run only the query called `NAME` (repeatable; also runs a query with enabled: false)")
+	schedule := fs.String("schedule", "", "run only the queries of schedule `GROUP`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{"run: unexpected argument " + fs.Arg(0) + " (give the configuration with -c)"}
+	}
+
+	// The run's log is its product: JSON lines on stdout, info and up unless
+	// SPOUT_LOG_LEVEL says otherwise. Sinks' retry logs go through the default logger.
+	logger := newLoggerAt(stdoutWriter{stdout}, slog.LevelInfo)
+	slog.SetDefault(logger)
+
+	cfg, err := config.Load(path, os.LookupEnv)
+	if err != nil {
+		// Report every problem at once, as validate does; nothing is called or written.
+		err = runner.Check(ctx, cfg, err, plugins(), logger)
+		name := path
+		if name == "" {
+			name = configSource()
+		}
+		runner.ReportInvalid(ctx, logger, name, err)
+		return exitError(runner.ExitInvalid)
+	}
+	m := runner.Run(ctx, cfg, runner.Options{
+		Plugins:  plugins(),
+		Logger:   logger,
+		Queries:  queries,
+		Schedule: *schedule,
+	})
+	if m.ExitCode != 0 {
+		return exitError(m.ExitCode)
+	}
+	return nil
+}
+
+// configSource names where a configuration without -c comes from, for messages.
+func configSource() string {
+	if p := os.Getenv(config.EnvFile); p != "" {
+		return p
+	}
+	return "$" + config.EnvYAML
+}
+
+// stdoutWriter writes the run's log lines under the lock file sinks hold while they copy
+// a result to standard output, so results and log lines never split each other.
+type stdoutWriter struct{ w io.Writer }
+
+func (s stdoutWriter) Write(p []byte) (int, error) {
+	file.StdoutMu.Lock()
+	defer file.StdoutMu.Unlock()
+	return s.w.Write(p)
+}

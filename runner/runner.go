@@ -1,0 +1,522 @@
+// Package runner executes the queries of a spout.yaml once and ships each result to its
+// sinks: the body of `spout run`.
+//
+// A run validates the whole configuration first (every sink builds, every query plans;
+// no API call, nothing written), discovers the organization's accounts when configured,
+// then runs the selected queries concurrently, each under its timeout, streaming every
+// result through its sinks' writers and committing only complete results. A query that
+// fails does not stop the others; an account that cannot be reached is reported per
+// connection while the other accounts' rows are delivered. The run logs one event per
+// query start and end, a heartbeat while queries run, and finally the Manifest.
+//
+// Subpackages: config reads spout.yaml, discovery turns an organization into
+// connections.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spoutdev/spout/query"
+	"github.com/spoutdev/spout/runner/config"
+	"github.com/spoutdev/spout/runner/discovery"
+	"github.com/spoutdev/spout/sink"
+
+	// The destinations a spout.yaml can name.
+	_ "github.com/spoutdev/spout/sink/file"
+	_ "github.com/spoutdev/spout/sink/postgres"
+	_ "github.com/spoutdev/spout/sink/s3"
+	_ "github.com/spoutdev/spout/sink/webhook"
+)
+
+// Options are the parts of a run that do not come from spout.yaml.
+type Options struct {
+	// Plugins are the plugins connections may use, by name ("aws": aws.Plugin).
+	Plugins map[string]query.PluginFunc
+	// Logger receives the run's events, the plugins' logs and the manifest. Default
+	// slog.Default().
+	Logger *slog.Logger
+	// Queries and Schedule select the queries to run (see config.Config.Select).
+	Queries  []string
+	Schedule string
+}
+
+// Run executes cfg once and returns its manifest, which it has also logged. The
+// manifest's ExitCode is what `spout run` exits with.
+func Run(ctx context.Context, cfg *config.Config, o Options) *Manifest {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	r := &run{
+		cfg:     cfg,
+		o:       o,
+		log:     o.Logger,
+		failed:  map[string]string{},
+		running: map[string]*queryProgress{},
+		m: &Manifest{
+			RunID:     newRunID(time.Now()),
+			Config:    cfg.File,
+			Schedule:  o.Schedule,
+			StartedAt: time.Now().UTC(),
+			Queries:   []QueryResult{},
+		},
+	}
+	r.log = r.log.With("run_id", r.m.RunID)
+	r.execute(ctx)
+	if r.prepared != nil {
+		// The manifest goes out even when the queries could not run (discovery failed).
+		if len(r.cfg.Run.ManifestSinks) > 0 && r.m.Status != StatusInvalid {
+			r.m.summarize()
+			r.m.ManifestSinks = r.deliverManifest(ctx)
+		}
+		r.prepared.close()
+	}
+	return r.finish(ctx)
+}
+
+// ReportInvalid logs errs (a configuration that could not be loaded, or a bad command
+// line) and the manifest of a run that did not start, and returns that manifest.
+func ReportInvalid(ctx context.Context, logger *slog.Logger, file string, errs error) *Manifest {
+	now := time.Now().UTC()
+	m := &Manifest{RunID: newRunID(now), Config: file, StartedAt: now, Queries: []QueryResult{}}
+	invalid(logger.With("run_id", m.RunID), m, errs)
+	m.FinishedAt = time.Now().UTC()
+	m.summarize()
+	logManifest(ctx, logger.With("run_id", m.RunID), m)
+	return m
+}
+
+func invalid(log *slog.Logger, m *Manifest, err error) {
+	m.Status, m.ExitCode = StatusInvalid, ExitInvalid
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		log.Error("invalid configuration", "error", err.Error())
+		m.Errors = append(m.Errors, err.Error())
+		return
+	}
+	for _, e := range errs {
+		log.Error("invalid configuration", "file", e.File, "line", e.Line, "column", e.Column, "error", e.Msg)
+		m.Errors = append(m.Errors, e.Error())
+	}
+}
+
+type run struct {
+	cfg *config.Config
+	o   Options
+	log *slog.Logger
+	m   *Manifest
+
+	prepared *prepared // what validation built: the sinks, and the engine without discovery
+	eng      *query.Engine
+	sinks    map[string]sink.Sink
+	failed   map[string]string // discovered connections whose role could not be assumed
+	members  map[string]int    // aggregator → how many connections it fans out over
+
+	mu      sync.Mutex
+	running map[string]*queryProgress
+	done    atomic.Int64
+}
+
+// queryProgress is what the heartbeat reports about a running query.
+type queryProgress struct {
+	started time.Time
+	rows    atomic.Int64
+}
+
+func (r *run) execute(ctx context.Context) {
+	selected, err := r.cfg.Select(r.o.Queries, r.o.Schedule)
+	if err != nil {
+		invalid(r.log, r.m, err)
+		return
+	}
+	names := make([]string, len(selected))
+	for i, q := range selected {
+		names[i] = q.Name
+	}
+	r.log.Info("run started", "config", r.cfg.File, "queries", names, "schedule", r.o.Schedule, "concurrency", r.concurrency())
+
+	// Validation builds the sinks and, without discovery, the engine the run uses.
+	p, err := prepare(ctx, r.cfg, r.o.Plugins, []query.Option{query.WithLogger(r.log)}, true)
+	r.prepared = p
+	if err != nil {
+		invalid(r.log, r.m, err)
+		return
+	}
+	r.sinks, r.eng = p.sinks, p.eng
+	r.members = memberCounts(staticConnections(r.cfg))
+
+	if r.cfg.Organization != nil {
+		res, err := r.discover(ctx)
+		if err != nil {
+			r.m.Errors = append(r.m.Errors, err.Error())
+			r.log.Error("organization discovery failed", "error", err.Error())
+			r.notRun(selected, "not run: "+err.Error())
+			return
+		}
+		defer res.Close()
+		if len(res.Ready()) == 0 {
+			msg := "not run: no account of the organization can be queried (see accounts)"
+			r.m.Errors = append(r.m.Errors, "organization discovery found no account whose role can be assumed")
+			r.notRun(selected, msg)
+			return
+		}
+		res.Activate()
+		conns := append(accountConnections(res.Ready()), staticConnections(r.cfg)...)
+		r.members = memberCounts(conns)
+		eng, err := newEngine(ctx, r.cfg, r.o.Plugins, conns, []query.Option{query.WithLogger(r.log)})
+		if err != nil {
+			r.m.Errors = append(r.m.Errors, "starting the query engine: "+err.Error())
+			r.log.Error("starting the query engine failed", "error", err.Error())
+			r.notRun(selected, "not run: the query engine did not start")
+			return
+		}
+		defer eng.Close()
+		r.eng = eng
+	}
+
+	stop := r.heartbeat(ctx, len(selected))
+	r.m.Queries = r.runQueries(ctx, selected)
+	stop()
+	if err := ctx.Err(); err != nil {
+		r.m.Errors = append(r.m.Errors, "run cancelled: "+context.Cause(ctx).Error())
+	}
+}
+
+func (r *run) discover(ctx context.Context) (*discovery.Result, error) {
+	o := r.cfg.Organization
+	res, err := discovery.Discover(ctx, discovery.Options{
+		RoleName:          o.RoleName,
+		SessionName:       o.SessionName,
+		ExternalID:        o.ExternalID,
+		CredentialSource:  o.CredentialSource,
+		Regions:           o.Regions,
+		Exclude:           o.Exclude,
+		IncludeManagement: o.IncludeManagement,
+		Config:            o.Config,
+		EndpointURL:       o.EndpointURL,
+		ConnectionPrefix:  config.AccountConnectionPrefix,
+		Logger:            r.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	acc := &AccountsResult{Ready: []string{}, Failed: map[string]string{}, Skipped: map[string]string{}}
+	for _, a := range res.Ready() {
+		acc.Ready = append(acc.Ready, a.Connection)
+	}
+	for _, a := range res.Failed() {
+		acc.Failed[a.Connection] = a.Err.Error()
+		r.failed[a.Connection] = a.Err.Error()
+	}
+	for _, s := range res.Skipped {
+		acc.Skipped[s.ID] = s.Reason
+	}
+	r.m.Accounts = acc
+	r.log.Info("organization discovered", "ready", len(acc.Ready), "failed", len(acc.Failed), "skipped", len(acc.Skipped))
+	return res, nil
+}
+
+func (r *run) notRun(selected []*config.Query, msg string) {
+	for _, q := range selected {
+		res := QueryResult{Name: q.Name, Status: StatusFailed, Error: msg, Sinks: []SinkResult{}}
+		for _, s := range q.Sinks {
+			res.Sinks = append(res.Sinks, SinkResult{Name: s, Status: NotDelivered})
+		}
+		r.m.Queries = append(r.m.Queries, res)
+	}
+}
+
+func (r *run) concurrency() int { return concurrency(r.cfg) }
+
+// concurrency is how many queries run at once: run.concurrency, default CPUs × 2.
+func concurrency(cfg *config.Config) int {
+	if n := cfg.Run.Concurrency; n > 0 {
+		return n
+	}
+	return runtime.NumCPU() * 2
+}
+
+// runQueries runs the queries concurrently under the configured limit and returns their
+// results in selection order.
+func (r *run) runQueries(ctx context.Context, queries []*config.Query) []QueryResult {
+	results := make([]QueryResult, len(queries))
+	sem := make(chan struct{}, r.concurrency())
+	var wg sync.WaitGroup
+	for i, q := range queries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] = QueryResult{Name: q.Name, Status: StatusFailed, Error: "not run: " + ctx.Err().Error(), Sinks: notDelivered(q.Sinks, nil)}
+				return
+			}
+			defer func() { <-sem }()
+			results[i] = r.runQuery(ctx, q)
+			r.done.Add(1)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// batchRows is how many rows go to a sink's Write at a time; the sink's own batch policy
+// regroups them.
+const batchRows = 500
+
+// runQuery runs one query and delivers its result to each of its sinks.
+func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
+	start := time.Now()
+	res = QueryResult{Name: q.Name, startedAt: start.UTC(), Sinks: []SinkResult{}}
+	log := r.log.With("query", q.Name)
+	timeout := q.Timeout.D()
+	if timeout == 0 {
+		timeout = r.cfg.Run.Timeout.D()
+	}
+	if timeout == 0 {
+		timeout = config.DefaultTimeout
+	}
+	log.Info("query started", "sinks", q.Sinks, "timeout", timeout.String())
+	prog := &queryProgress{started: start}
+	r.mu.Lock()
+	r.running[q.Name] = prog
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.running, q.Name)
+		r.mu.Unlock()
+		res.DurationMS = time.Since(start).Milliseconds()
+		r.logQuery(log, res)
+	}()
+
+	fail := func(err error) QueryResult {
+		res.Status, res.Error = StatusFailed, err.Error()
+		res.Sinks = notDelivered(q.Sinks, res.Sinks)
+		return res
+	}
+	for _, conn := range accountRef.FindAllString(q.Text, -1) {
+		if msg, ok := r.failed[conn]; ok {
+			return fail(fmt.Errorf("connection %s is not available: %s", conn, msg))
+		}
+	}
+
+	qctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("query %s timed out after %s", q.Name, timeout))
+	defer cancel()
+	rows, err := r.eng.Query(qctx, q.Text, query.UseCache(), query.AllowPartial())
+	if err != nil {
+		return fail(queryErr(qctx, err))
+	}
+	defer rows.Close()
+
+	cols := sinkColumns(rows.Columns())
+	info := sink.ResultInfo{Query: q.Name, RunID: r.m.RunID, CollectedAt: start.UTC(), Columns: cols, Connection: scanConnections(rows.Stats())}
+	d := r.openSinks(ctx, q.Sinks, info, log)
+	batch := make([]sink.Row, 0, batchRows)
+	var convErr error
+	for rows.Next() {
+		vals, _ := rows.Values()
+		row, err := sinkRow(cols, vals)
+		if err != nil {
+			convErr = err
+			break
+		}
+		batch = append(batch, row)
+		res.Rows++
+		prog.rows.Add(1)
+		if len(batch) == batchRows {
+			d.write(ctx, batch)
+			// A writer may keep a batch until Commit: never reuse it.
+			batch = make([]sink.Row, 0, batchRows)
+		}
+	}
+	err = rows.Err()
+	if err == nil {
+		err = convErr
+	}
+	rows.Close()
+	stats := rows.Stats()
+	if err == nil {
+		err = r.wholeScanFailed(stats)
+	}
+	res.Connections = r.connectionResults(stats)
+	if err != nil {
+		d.abort(ctx)
+		res.Sinks = d.results
+		return fail(queryErr(qctx, err))
+	}
+	if len(batch) > 0 {
+		d.write(ctx, batch)
+	}
+	d.commit(ctx)
+	res.Sinks = d.results
+	res.Status = StatusOK
+	for _, c := range res.Connections {
+		if c.Error != "" {
+			res.Status = StatusPartial
+		}
+	}
+	return res
+}
+
+// wholeScanFailed returns an error when some table could not be read at all: its one
+// connection failed, or every member of its aggregator did. Such a result would be empty
+// or wrong, not partial, and must not replace what a sink holds. (The query runs with
+// AllowPartial, so the engine reports these failures instead of failing the query.)
+func (r *run) wholeScanFailed(stats []query.ScanStats) error {
+	for _, s := range stats {
+		if len(s.Errors) == 0 {
+			continue
+		}
+		n := r.members[s.Connection]
+		if n > 0 && len(s.Errors) < n {
+			continue
+		}
+		conns := slices.Sorted(maps.Keys(s.Errors))
+		if n == 0 {
+			return s.Errors[conns[0]]
+		}
+		return fmt.Errorf("every connection of %s failed to scan %s; %s: %w", s.Connection, s.Table, conns[0], s.Errors[conns[0]])
+	}
+	return nil
+}
+
+// queryErr says why a query failed, naming a timeout as such.
+func queryErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+func notDelivered(names []string, have []SinkResult) []SinkResult {
+	out := slices.Clone(have)
+	for _, n := range names {
+		if !slices.ContainsFunc(out, func(s SinkResult) bool { return s.Name == n }) {
+			out = append(out, SinkResult{Name: n, Status: NotDelivered})
+		}
+	}
+	for i := range out {
+		if out[i].Status == "" {
+			out[i].Status = NotDelivered
+		}
+	}
+	return out
+}
+
+// scanConnections names the connections (or aggregators) a result came from.
+func scanConnections(stats []query.ScanStats) string {
+	var names []string
+	for _, s := range stats {
+		if !slices.Contains(names, s.Connection) {
+			names = append(names, s.Connection)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// connectionResults sums the scans' rows and errors by concrete connection, adding the
+// discovered accounts an aggregator scan could not include.
+func (r *run) connectionResults(stats []query.ScanStats) map[string]ConnectionResult {
+	out := map[string]ConnectionResult{}
+	for _, s := range stats {
+		for conn, n := range s.Rows {
+			c := out[conn]
+			c.RowsFetched += n
+			out[conn] = c
+		}
+		for conn, err := range s.Errors {
+			c := out[conn]
+			if c.Error == "" {
+				c.Error = err.Error()
+			}
+			out[conn] = c
+		}
+		if s.Connection == config.AggregatorName && r.cfg.Organization != nil {
+			for conn, msg := range r.failed {
+				c := out[conn]
+				c.Error = msg
+				out[conn] = c
+			}
+		}
+	}
+	return out
+}
+
+func (r *run) logQuery(log *slog.Logger, res QueryResult) {
+	attrs := []any{"status", res.Status, "rows", res.Rows, "duration_ms", res.DurationMS}
+	rowsBy := map[string]int64{}
+	errs := map[string]string{}
+	for _, conn := range slices.Sorted(maps.Keys(res.Connections)) {
+		c := res.Connections[conn]
+		rowsBy[conn] = c.RowsFetched
+		if c.Error != "" {
+			errs[conn] = c.Error
+		}
+	}
+	attrs = append(attrs, "connections", rowsBy)
+	if len(errs) > 0 {
+		attrs = append(attrs, "connection_errors", errs)
+	}
+	sinks := map[string]string{}
+	for _, s := range res.Sinks {
+		sinks[s.Name] = s.Status
+	}
+	attrs = append(attrs, "sinks", sinks)
+	switch res.Status {
+	case StatusOK:
+		log.Info("query finished", attrs...)
+	case StatusPartial:
+		log.Warn("query finished without some connections", attrs...)
+	default:
+		log.Error("query failed", append(attrs, "error", res.Error)...)
+	}
+}
+
+func (r *run) deliverManifest(ctx context.Context) []SinkResult {
+	info := sink.ResultInfo{Query: ManifestQuery, RunID: r.m.RunID, CollectedAt: r.m.StartedAt, Columns: manifestColumns}
+	d := r.openSinks(ctx, r.cfg.Run.ManifestSinks, info, r.log.With("query", ManifestQuery))
+	d.write(ctx, r.m.rows())
+	d.commit(ctx)
+	return d.results
+}
+
+func (r *run) finish(ctx context.Context) *Manifest {
+	m := r.m
+	m.FinishedAt = time.Now().UTC()
+	m.DurationMS = m.FinishedAt.Sub(m.StartedAt).Milliseconds()
+	m.summarize()
+	switch {
+	case m.Status == StatusInvalid:
+	case m.ok():
+		m.Status, m.ExitCode = StatusOK, ExitOK
+	default:
+		m.Status, m.ExitCode = StatusFailed, ExitFailed
+	}
+	logManifest(ctx, r.log, m)
+	return m
+}
+
+// logManifest logs the manifest whatever the log level: it is the record of the run.
+func logManifest(ctx context.Context, log *slog.Logger, m *Manifest) {
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "run manifest", 0)
+	rec.AddAttrs(slog.Any("manifest", m))
+	_ = log.Handler().Handle(ctx, rec)
+}
+
+func newRunID(t time.Time) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}

@@ -1,0 +1,226 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/spoutdev/spout/query"
+	"github.com/spoutdev/spout/runner/config"
+	"github.com/spoutdev/spout/sink"
+)
+
+// Validate checks what config.Parse cannot: every sink builds from its options (secrets
+// named by dsn_env and the like must be set), every connection's plugin is registered
+// and its HCL accepted, and every query plans against the plugins' schemas. No cloud API
+// is called and nothing is written. The result is config.Errors, one per problem.
+// Plugin logs go to logger.
+func Validate(ctx context.Context, cfg *config.Config, plugins map[string]query.PluginFunc, logger *slog.Logger) error {
+	p, err := prepare(ctx, cfg, plugins, []query.Option{query.WithLogger(logger)}, false)
+	if p != nil {
+		p.close()
+	}
+	return err
+}
+
+// Check validates cfg as far as it can and adds what it finds to loadErr, the error
+// config.Load or config.Parse returned with cfg: the parts of a configuration that parsed
+// cleanly are still checked, so that one pass reports every problem. It returns
+// config.Errors, loadErr itself when that is not about the file's content, or nil.
+func Check(ctx context.Context, cfg *config.Config, loadErr error, plugins map[string]query.PluginFunc, logger *slog.Logger) error {
+	var errs config.Errors
+	if loadErr != nil && (cfg == nil || !errors.As(loadErr, &errs)) {
+		return loadErr
+	}
+	var more config.Errors
+	if err := Validate(ctx, cfg, plugins, logger); err != nil && !errors.As(err, &more) {
+		return err
+	}
+	seen := map[string]bool{}
+	var all config.Errors
+	for _, e := range append(slices.Clone(errs), more...) {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			all = append(all, e)
+		}
+	}
+	return all.Err()
+}
+
+// prepared is what validation built: the sinks, and the engine when it is the one the
+// run uses (no organization discovery).
+type prepared struct {
+	sinks map[string]sink.Sink
+	eng   *query.Engine
+}
+
+func (p *prepared) close() {
+	for _, s := range p.sinks {
+		s.Close()
+	}
+	if p.eng != nil {
+		p.eng.Close()
+	}
+}
+
+// prepare validates cfg and returns what it built. keepEngine keeps the engine open for
+// the run.
+func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.PluginFunc, opts []query.Option, keepEngine bool) (*prepared, error) {
+	var errs config.Errors
+	p := &prepared{sinks: map[string]sink.Sink{}}
+	if !cfg.EnvOK() {
+		// Values with unset variables are not what the file means; Parse said which.
+		return p, nil
+	}
+	for _, sc := range cfg.Sinks {
+		s, err := sink.Build(sc.Name, sc.Node)
+		if err != nil {
+			errs = append(errs, sinkError(cfg, sc, err))
+			continue
+		}
+		p.sinks[sc.Name] = s
+	}
+
+	engineOK := cfg.ConnectionsOK()
+	for _, c := range cfg.Connections {
+		if _, ok := plugins[c.Plugin]; !ok {
+			engineOK = false
+			errs = append(errs, cfg.At(c.ValuePos("plugin"), "connections.%s: plugin %q is not available in this binary (available: %s)",
+				c.Name, c.Plugin, strings.Join(slices.Sorted(maps.Keys(plugins)), ", ")))
+		}
+	}
+	if cfg.Organization != nil {
+		if _, ok := plugins["aws"]; !ok {
+			engineOK = false
+			errs = append(errs, cfg.At(cfg.Organization.Pos(), "organization: discovery needs the aws plugin, which this binary lacks"))
+		}
+	}
+	if !engineOK {
+		return p, errs.Err()
+	}
+
+	conns := staticConnections(cfg)
+	if cfg.Organization != nil {
+		// Discovery has not run (it calls AWS): stand-in accounts let the queries plan,
+		// including any that name an account's connection.
+		conns = append(standInConnections(cfg), conns...)
+	}
+	eng, err := newEngine(ctx, cfg, plugins, conns, opts)
+	if err != nil {
+		errs = append(errs, engineError(cfg, err))
+		return p, errs.Err()
+	}
+	for _, q := range cfg.Queries {
+		if !q.HasSQL() {
+			continue
+		}
+		if _, err := eng.Plan(ctx, q.Text); err != nil {
+			errs = append(errs, sqlError(q, err))
+		}
+	}
+	if keepEngine && cfg.Organization == nil {
+		p.eng = eng
+	} else {
+		eng.Close()
+	}
+	return p, errs.Err()
+}
+
+// sinkError locates a sink's build error at the option it names.
+func sinkError(cfg *config.Config, sc *config.Sink, err error) *config.Error {
+	pos := sc.Pos()
+	var ce *sink.ConfigError
+	if errors.As(err, &ce) {
+		msg := ce.Err.Error()
+		if ce.Line > 0 {
+			pos = config.Pos{Line: ce.Line, Column: columnOf(sc.Node, ce.Line, ce.Field)}
+		}
+		return cfg.At(pos, "sinks.%s: %s", sc.Name, trimSinkPrefix(msg, sc.Name))
+	}
+	return cfg.At(pos, "sinks.%s: %s", sc.Name, trimSinkPrefix(err.Error(), sc.Name))
+}
+
+// trimSinkPrefix drops the `sink "name": ` / `webhook sink "name": ` the sink packages
+// put in front of their messages, which "sinks.name:" already says.
+func trimSinkPrefix(msg, name string) string {
+	marker := `sink "` + name + `": `
+	if i := strings.Index(msg, marker); i >= 0 && i < 16 {
+		return msg[i+len(marker):]
+	}
+	return msg
+}
+
+// columnOf finds the column of the key on line in n (the option at fault), searching
+// nested mappings; it falls back to the first node on that line.
+func columnOf(n *yaml.Node, line int, field string) int {
+	last := field
+	if i := strings.LastIndex(field, "."); i >= 0 {
+		last = field[i+1:]
+	}
+	col := 0
+	var walk func(*yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Line == line && (k.Value == last || col == 0) {
+					col = k.Column
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(n)
+	return max(col, 1)
+}
+
+var engineConnRe = regexp.MustCompile(`(?:connection|aggregator) '?([a-z][a-z0-9_]*)`)
+
+// engineError locates an error from query.New at the connection it names.
+func engineError(cfg *config.Config, err error) *config.Error {
+	msg := err.Error()
+	for _, m := range engineConnRe.FindAllStringSubmatch(msg, -1) {
+		if c := cfg.Connection(m[1]); c != nil {
+			if c.Aggregator() {
+				return cfg.At(c.ValuePos("connections"), "connections.%s: %s", c.Name, msg)
+			}
+			return cfg.At(c.ValuePos("config"), "connections.%s: %s", c.Name, msg)
+		}
+		if cfg.Organization != nil && (m[1] == config.AggregatorName || strings.HasPrefix(m[1], config.AccountConnectionPrefix)) {
+			return cfg.At(cfg.Organization.ValuePos("config"), "organization: %s", msg)
+		}
+	}
+	return cfg.At(config.Pos{}, "starting the query engine: %s", msg)
+}
+
+// sqlError locates a planning error inside the query's SQL.
+func sqlError(q *config.Query, err error) *config.Error {
+	var se *query.SQLError
+	var mq *query.MissingQualError
+	line, col, msg := 0, 0, err.Error()
+	switch {
+	case errors.As(err, &se):
+		line, col, msg = se.Line, se.Column, se.Message
+		if se.Hint != "" {
+			msg += " (" + se.Hint + ")"
+		}
+	case errors.As(err, &mq):
+		line, col = mq.Line, mq.Column
+		msg = mq.Table + " requires a qual on " + strings.Join(mq.Columns, " and ")
+		if len(mq.Columns) > 0 {
+			msg += fmt.Sprintf(": add e.g. where %s = '...'", mq.Columns[0])
+		}
+	}
+	file, pos := q.SQLPos(line, col)
+	// One error, one line: DuckDB puts its candidate columns on a line of their own.
+	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
+	return &config.Error{File: file, Pos: pos, Msg: fmt.Sprintf("query %s: %s", q.Name, msg)}
+}
