@@ -132,6 +132,11 @@ func BenchmarkReferenceRun(b *testing.B) {
 		}
 		wall += time.Since(start)
 		b.StopTimer()
+		// SPOUT_BENCH_KEEP=DIR keeps the child's output, e.g. with SPOUT_BENCH_ENV=GODEBUG=gctrace=1.
+		if keep := os.Getenv("SPOUT_BENCH_KEEP"); keep != "" {
+			os.WriteFile(filepath.Join(keep, "stdout.log"), stdout.Bytes(), 0o644)
+			os.WriteFile(filepath.Join(keep, "stderr.log"), stderr.Bytes(), 0o644)
+		}
 		peakKB = max(peakKB, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
 		reqs := srv.Requests()
 		first, plugin := firstRequests(reqs)

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/spoutdev/spout/internal/pgtree"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -61,7 +63,7 @@ var typeRenames = map[string]string{
 // compat applies the Postgres-compat tree rules to the whole statement.
 func (r *rewriter) compat(root *pg.Node) {
 	// The engine's own functions are not for queries to call.
-	walkNode(root, func(n *pg.Node) bool {
+	pgtree.Walk(root, func(n *pg.Node) bool {
 		if fc := n.GetFuncCall(); fc != nil {
 			name := strings.ToLower(funcName(fc))
 			switch {
@@ -78,7 +80,7 @@ func (r *rewriter) compat(root *pg.Node) {
 	}
 	// Output names first: later rules change expression shapes, and Postgres names
 	// columns after what the user wrote.
-	walkSelects(root, func(s *pg.SelectStmt) bool {
+	pgtree.WalkSelects(root, func(s *pg.SelectStmt) bool {
 		if r.generated[s] {
 			return false // already DuckDB's dialect
 		}
@@ -86,7 +88,7 @@ func (r *rewriter) compat(root *pg.Node) {
 		r.fromFunctions(s)
 		return r.err == nil
 	})
-	walkNode(root, func(n *pg.Node) bool {
+	pgtree.Walk(root, func(n *pg.Node) bool {
 		switch x := n.Node.(type) {
 		case *pg.Node_TypeCast:
 			if typeNameIs(x.TypeCast.TypeName, "money") {
@@ -472,14 +474,8 @@ func (r *rewriter) aExpr(n *pg.Node, e *pg.A_Expr) {
 			case "&&":
 				n.Node = call("spout_inet_overlaps", e.Lexpr, e.Rexpr).Node
 			}
-		case "~":
-			n.Node = call("regexp_matches", e.Lexpr, e.Rexpr).Node
-		case "~*":
-			n.Node = call("regexp_matches", e.Lexpr, e.Rexpr, pg.MakeAConstStrNode("i", loc)).Node
-		case "!~":
-			n.Node = not(call("regexp_matches", e.Lexpr, e.Rexpr)).Node
-		case "!~*":
-			n.Node = not(call("regexp_matches", e.Lexpr, e.Rexpr, pg.MakeAConstStrNode("i", loc))).Node
+		case "~", "~*", "!~", "!~*":
+			n.Node = regexMatch(op, e.Lexpr, e.Rexpr, loc).Node
 		}
 	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
 		r.likeAnyAll(n, e, op)
@@ -622,17 +618,7 @@ func (r *rewriter) likeAnyAll(n *pg.Node, e *pg.A_Expr, op string) {
 			return pg.MakeAExprNode(kind, []*pg.Node{pg.MakeStrNode(op)}, e.Lexpr, p, loc)
 		}
 	case "~", "~*", "!~", "!~*":
-		match = func(p *pg.Node) *pg.Node {
-			args := []*pg.Node{e.Lexpr, p}
-			if strings.Contains(op, "*") {
-				args = append(args, pg.MakeAConstStrNode("i", loc))
-			}
-			m := pg.MakeFuncCallNode([]*pg.Node{pg.MakeStrNode("regexp_matches")}, args, loc)
-			if strings.HasPrefix(op, "!") {
-				return pg.MakeBoolExprNode(pg.BoolExprType_NOT_EXPR, []*pg.Node{m}, loc)
-			}
-			return m
-		}
+		match = func(p *pg.Node) *pg.Node { return regexMatch(op, e.Lexpr, p, loc) }
 	default:
 		return
 	}
@@ -740,7 +726,7 @@ func (r *rewriter) fromFunctions(s *pg.SelectStmt) {
 				return
 			}
 			r.generated[sub.GetSelectStmt()] = true
-			walkNode(sub, func(m *pg.Node) bool {
+			pgtree.Walk(sub, func(m *pg.Node) bool {
 				if c := m.GetFuncCall(); c != nil {
 					r.generatedCalls[c] = true
 				}
@@ -748,7 +734,7 @@ func (r *rewriter) fromFunctions(s *pg.SelectStmt) {
 			})
 			// Fill the NULL placeholders with the call's arguments, in order.
 			args := fc.Args
-			walkNode(sub, func(m *pg.Node) bool {
+			pgtree.Walk(sub, func(m *pg.Node) bool {
 				if c := m.GetAConst(); c != nil && c.Isnull && len(args) > 0 {
 					m.Node = args[0].Node
 					args = args[1:]
@@ -793,7 +779,7 @@ func (r *rewriter) fromFunctions(s *pg.SelectStmt) {
 			}
 		}
 	}
-	walk(s.ProtoReflect(), func(n *pg.Node) bool {
+	pgtree.WalkBelow(s, func(n *pg.Node) bool {
 		cr := n.GetColumnRef()
 		if cr == nil || len(cr.Fields) != 1 {
 			return true
@@ -850,7 +836,7 @@ func (r *rewriter) otherFromFunction(n *pg.Node, rf *pg.RangeFunction, fc *pg.Fu
 // columnNamesInFrom lists the columns of plugin tables in a FROM list, for shadowing.
 func (r *rewriter) columnNamesInFrom(s *pg.SelectStmt) map[string]bool {
 	out := map[string]bool{}
-	walk(s.ProtoReflect(), func(n *pg.Node) bool {
+	pgtree.WalkBelow(s, func(n *pg.Node) bool {
 		rv := n.GetRangeVar()
 		if rv == nil {
 			return true
@@ -879,4 +865,25 @@ func sandboxed(name string) bool {
 		return true
 	}
 	return false
+}
+
+// regexMatch builds the match for one of ~, ~*, !~, !~*: DuckDB's regexp_matches, or
+// spout_regex_match when a constant pattern needs what RE2 lacks.
+func regexMatch(op string, subject, pattern *pg.Node, loc int32) *pg.Node {
+	// s: Postgres's . matches a newline, RE2's does not by default.
+	name, flags := "regexp_matches", "s"
+	if strings.Contains(op, "*") {
+		flags = "is"
+	}
+	if v, ok := constValue(pattern); ok {
+		if p, isStr := v.(string); isStr && needsBacktracking(p) {
+			name = regexMatchFunction
+		}
+	}
+	args := []*pg.Node{subject, pattern, pg.MakeAConstStrNode(flags, loc)}
+	m := pg.MakeFuncCallNode([]*pg.Node{pg.MakeStrNode(name)}, args, loc)
+	if strings.HasPrefix(op, "!") {
+		return pg.MakeBoolExprNode(pg.BoolExprType_NOT_EXPR, []*pg.Node{m}, loc)
+	}
+	return m
 }

@@ -39,6 +39,15 @@ const (
 	// bugCloseLeak: Engine.Close closes DuckDB only; every plugin host keeps its SDK query
 	// cache (~40 MB even at WithQueryCache(1)) and ~5 goroutines (bigcache/ristretto
 	// janitors) alive for ever.
+	// bugCacheEviction: with the cache on, a scan's own rows reach it through the SDK's
+	// set-request subscriber, which reads back pages the scan already wrote to the cache.
+	// When the cache has evicted (or dropped) such a page, getRowsToStream returns the read
+	// error with the request's read lock still held (SDK query_cache/
+	// set_request_subscriber.go:143), and the next addRow waits for the write lock for
+	// ever: the scan hangs. A result larger than the cache is enough. The runner therefore
+	// leaves the cache off unless configured.
+	bugCacheEviction = "SDK bug: a cached scan whose result outgrows the query cache hangs for ever (read lock leaked in getRowsToStream)"
+
 	bugCloseLeak = "SDK limitation: Engine.Close leaks ~40 MB of heap and ~5 goroutines per plugin host (the SDK query cache is never stopped)"
 )
 

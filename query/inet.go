@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"database/sql/driver"
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -151,28 +150,17 @@ func (u *inetUDF) Executor() duckdb.ScalarFuncExecutor {
 }
 
 func (e *Engine) registerInetFunctions(ctx context.Context) error {
-	conn, err := e.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("opening DuckDB connection: %w", err)
-	}
-	defer conn.Close()
-	varchar, err := duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
-	if err != nil {
-		return err
-	}
+	fns := map[string]duckdb.ScalarFunc{}
 	for _, f := range inetFuncs {
-		res, err := duckdb.NewTypeInfo(f.result)
+		ti, err := typeInfos(duckdb.TYPE_VARCHAR, f.result)
 		if err != nil {
 			return err
 		}
 		in := make([]duckdb.TypeInfo, f.args)
 		for i := range in {
-			in[i] = varchar
+			in[i] = ti[0]
 		}
-		udf := &inetUDF{f: f, cfg: duckdb.ScalarFuncConfig{InputTypeInfos: in, ResultTypeInfo: res}}
-		if err := duckdb.RegisterScalarUDF(conn, f.name, udf); err != nil {
-			return fmt.Errorf("registering %s: %w", f.name, err)
-		}
+		fns[f.name] = &inetUDF{f: f, cfg: duckdb.ScalarFuncConfig{InputTypeInfos: in, ResultTypeInfo: ti[1]}}
 	}
-	return nil
+	return e.registerScalars(ctx, fns)
 }

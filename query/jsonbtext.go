@@ -154,22 +154,15 @@ func (u *jsonbTextUDF) Executor() duckdb.ScalarFuncExecutor {
 // registerJSONBFunctions adds spout_jsonb_text(varchar) and jsonb_pretty(varchar); JSON
 // arguments arrive as their text.
 func (e *Engine) registerJSONBFunctions(ctx context.Context) error {
-	conn, err := e.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("opening DuckDB connection: %w", err)
-	}
-	defer conn.Close()
-	varchar, err := duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
+	ti, err := typeInfos(duckdb.TYPE_VARCHAR)
 	if err != nil {
 		return err
 	}
+	fns := map[string]duckdb.ScalarFunc{}
 	for name, pretty := range map[string]bool{"spout_jsonb_text": false, "spout_jsonb_pretty": true} {
-		udf := &jsonbTextUDF{pretty: pretty, cfg: duckdb.ScalarFuncConfig{
-			InputTypeInfos: []duckdb.TypeInfo{varchar}, ResultTypeInfo: varchar,
+		fns[name] = &jsonbTextUDF{pretty: pretty, cfg: duckdb.ScalarFuncConfig{
+			InputTypeInfos: ti, ResultTypeInfo: ti[0],
 		}}
-		if err := duckdb.RegisterScalarUDF(conn, name, udf); err != nil {
-			return fmt.Errorf("registering %s: %w", name, err)
-		}
 	}
-	return nil
+	return e.registerScalars(ctx, fns)
 }

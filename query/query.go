@@ -85,6 +85,10 @@ func (e *Engine) prepare(ctx context.Context, sqlText string, opts []QueryOption
 	for _, s := range pl.scans {
 		e.scans.Store(s.id, s)
 	}
+	if err := e.checkQueryParams(ctx, sqlText, pl.scans, opts); err != nil {
+		e.release(pl.scans)
+		return nil, err
+	}
 	cols, err := e.describe(ctx, pl.sql)
 	if err != nil {
 		e.logger.Debug("SQL engine rejected the rewritten query", "rewritten", pl.sql, "error", err)
@@ -174,6 +178,10 @@ func (e *Engine) Query(ctx context.Context, sqlText string, opts ...QueryOption)
 	if err != nil {
 		return nil, err
 	}
+	if err := e.resolveQueryParams(ctx, p.scans, opts); err != nil {
+		e.release(p.scans)
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	r := &Rows{eng: e, sql: sqlText, cols: p.columns, scans: p.scans, cancel: cancel}
 	if p.ordered {
@@ -229,37 +237,21 @@ type emitter struct {
 var errReaderGone = errors.New("result reader closed")
 
 func (e *Engine) registerEmitFunction(ctx context.Context) error {
-	conn, err := e.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("opening DuckDB connection: %w", err)
-	}
-	defer conn.Close()
-	varchar, err := duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
-	if err != nil {
-		return err
-	}
-	anyT, err := duckdb.NewTypeInfo(duckdb.TYPE_ANY)
-	if err != nil {
-		return err
-	}
-	boolean, err := duckdb.NewTypeInfo(duckdb.TYPE_BOOLEAN)
+	ti, err := typeInfos(duckdb.TYPE_VARCHAR, duckdb.TYPE_ANY, duckdb.TYPE_BOOLEAN)
 	if err != nil {
 		return err
 	}
 	f := &emitUDF{
 		cfg: duckdb.ScalarFuncConfig{
-			InputTypeInfos:      []duckdb.TypeInfo{varchar},
-			VariadicTypeInfo:    anyT,
-			ResultTypeInfo:      boolean,
+			InputTypeInfos:      ti[:1],
+			VariadicTypeInfo:    ti[1],
+			ResultTypeInfo:      ti[2],
 			Volatile:            true,
 			SpecialNullHandling: true,
 		},
 		eng: e,
 	}
-	if err := duckdb.RegisterScalarUDF(conn, emitFunction, f); err != nil {
-		return fmt.Errorf("registering %s: %w", emitFunction, err)
-	}
-	return nil
+	return e.registerScalars(ctx, map[string]duckdb.ScalarFunc{emitFunction: f})
 }
 
 type emitUDF struct {
@@ -328,8 +320,8 @@ func (e *Engine) sqlError(userSQL string, err error, scans []*scanSpec) error {
 	} else if m := missingColumn.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("column %s does not exist%s", m[1], suggest(m[1], scanColumns(scans)))
 	} else if strings.Contains(msg, "invalid perl operator") {
-		msg = "regular expression uses lookaround ((?=, (?!, (?<=, (?<!), which the SQL engine's RE2 does not support"
-		hint = "rewrite the pattern without lookahead, e.g. as several ~ conditions joined with AND"
+		msg = "regular expression built at run time uses lookaround ((?=, (?!, (?<=, (?<!), which the SQL engine's RE2 does not support"
+		hint = "write the pattern as a constant string (lookaround works there), or without lookahead, e.g. as several ~ conditions joined with AND"
 		pos = strings.Index(userSQL, "(?")
 	}
 	se := newSQLError(userSQL, pos, msg)

@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+
 	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
+	"github.com/spoutdev/spout/internal/pgtree"
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 )
 
@@ -33,7 +35,18 @@ type rewriter struct {
 	// threePart lists conn.table references whose columns may be written conn.table.col;
 	// the scan subquery is aliased by the bare table name, so such refs lose the conn.
 	threePart [][2]string
-	err       error
+	// sources holds, for each subquery and CTE body, its text as the user wrote it
+	// (before any rewrite), so a join can pin a key column to the values it yields.
+	sources map[*pg.SelectStmt]string
+	cteDefs []cteDef
+	err     error
+}
+
+// cteDef is one WITH entry as the user wrote it.
+type cteDef struct {
+	name    string
+	text    string // name [(cols)] AS (query)
+	columns []string
 }
 
 func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
@@ -57,12 +70,13 @@ func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
 	}
 	r := &rewriter{eng: e, sql: sql, opts: opts, ctes: map[string]bool{}, generated: map[*pg.SelectStmt]bool{}, generatedCalls: map[*pg.FuncCall]bool{}}
 	r.collectCTEs(raw.Stmt)
+	r.collectSources(tree.Version, raw.Stmt)
 	r.compat(raw.Stmt)
 	if r.err != nil {
 		return nil, r.err
 	}
 	// Every SELECT in the tree, nested ones included, gets its FROM resolved once.
-	walkSelects(raw.Stmt, func(s *pg.SelectStmt) bool {
+	pgtree.WalkSelects(raw.Stmt, func(s *pg.SelectStmt) bool {
 		r.selectStmt(s)
 		return r.err == nil
 	})
@@ -70,7 +84,7 @@ func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
 		return nil, r.err
 	}
 	if len(r.threePart) > 0 {
-		walkNode(raw.Stmt, func(n *pg.Node) bool {
+		pgtree.Walk(raw.Stmt, func(n *pg.Node) bool {
 			cr := n.GetColumnRef()
 			if cr == nil || len(cr.Fields) != 3 {
 				return true
@@ -154,12 +168,82 @@ func (r *rewriter) fail(pos int32, format string, args ...any) {
 }
 
 func (r *rewriter) collectCTEs(root *pg.Node) {
-	walkNode(root, func(n *pg.Node) bool {
+	pgtree.Walk(root, func(n *pg.Node) bool {
 		if c := n.GetCommonTableExpr(); c != nil {
 			r.ctes[c.Ctename] = true
 		}
 		return true
 	})
+}
+
+// collectSources records the original text of every subquery and CTE body; it runs
+// before the compat rules change the tree.
+func (r *rewriter) collectSources(version int32, root *pg.Node) {
+	r.sources = map[*pg.SelectStmt]string{}
+	record := func(n *pg.Node) string {
+		sel := n.GetSelectStmt()
+		if sel == nil {
+			return ""
+		}
+		text, err := pg.Deparse(&pg.ParseResult{Version: version, Stmts: []*pg.RawStmt{{Stmt: n}}})
+		if err != nil {
+			return ""
+		}
+		r.sources[sel] = text
+		return text
+	}
+	pgtree.Walk(root, func(n *pg.Node) bool {
+		switch x := n.GetNode().(type) {
+		case *pg.Node_RangeSubselect:
+			record(x.RangeSubselect.Subquery)
+		case *pg.Node_SubLink:
+			record(x.SubLink.Subselect)
+		case *pg.Node_SelectStmt:
+			w := x.SelectStmt.WithClause
+			if w == nil || w.Recursive {
+				return true
+			}
+			for _, c := range w.Ctes {
+				cte := c.GetCommonTableExpr()
+				if cte == nil {
+					continue
+				}
+				text := record(cte.Ctequery)
+				if text == "" {
+					continue
+				}
+				cols := aliasColumns(&pg.Alias{Colnames: cte.Aliascolnames})
+				head := quoteIdent(cte.Ctename)
+				if len(cols) > 0 {
+					quoted := make([]string, len(cols))
+					for i, c := range cols {
+						quoted[i] = quoteIdent(c)
+					}
+					head += "(" + strings.Join(quoted, ", ") + ")"
+				} else {
+					cols = targetNames(cte.Ctequery.GetSelectStmt())
+				}
+				r.cteDefs = append(r.cteDefs, cteDef{name: cte.Ctename, text: head + " AS (" + text + ")", columns: cols})
+			}
+		}
+		return true
+	})
+}
+
+// cteSource is the text of a query over CTE name that carries the WITH entries up to
+// and including it; "" when name is not a CTE the rewriter recorded.
+func (r *rewriter) cteSource(name string) (string, []string) {
+	for i, d := range r.cteDefs {
+		if d.name != name {
+			continue
+		}
+		defs := make([]string, 0, i+1)
+		for _, prev := range r.cteDefs[:i+1] {
+			defs = append(defs, prev.text)
+		}
+		return "WITH " + strings.Join(defs, ", ") + " SELECT * FROM " + quoteIdent(name), d.columns
+	}
+	return "", nil
 }
 
 // relation is one item of a FROM list as far as qual pinning and column resolution care.
@@ -170,6 +254,9 @@ type relation struct {
 	rv      *pg.RangeVar
 	spec    *scanSpec // nil for anything that is not a plugin table
 	conds   []*pg.Node
+	// source is the Postgres text of a subquery or CTE relation as the user wrote it,
+	// for join parameters; "" for others.
+	source string
 }
 
 type relRef struct {
@@ -279,6 +366,7 @@ func (r *rewriter) fromItem(n *pg.Node, rels *[]*relation) []relRef {
 		if rel.columns == nil {
 			rel.columns = targetNames(x.RangeSubselect.Subquery.GetSelectStmt())
 		}
+		rel.source = r.sources[x.RangeSubselect.Subquery.GetSelectStmt()]
 		*rels = append(*rels, rel)
 		return []relRef{{rel: rel}}
 	case *pg.Node_RangeFunction:
@@ -361,7 +449,13 @@ func (r *rewriter) rangeVar(n *pg.Node, rv *pg.RangeVar) *relation {
 		alias = rv.Alias.Aliasname
 	}
 	if rv.Schemaname == "" && r.ctes[name] {
-		return &relation{name: alias}
+		rel := &relation{name: alias}
+		rel.source, rel.columns = r.cteSource(name)
+		if rv.Alias != nil && len(rv.Alias.Colnames) > 0 {
+			rel.columns = aliasColumns(rv.Alias)
+			rel.source = ""
+		}
+		return rel
 	}
 	conn, h, schema, err := r.eng.resolveTable(rv.Schemaname, name)
 	if err != nil {
@@ -380,6 +474,7 @@ func (r *rewriter) rangeVar(n *pg.Node, rv *pg.RangeVar) *relation {
 		cache:   r.opts.cache,
 		partial: r.opts.partial,
 		stats:   newScanStats(),
+		pos:     int(rv.Location),
 	}
 	cols := make([]string, 0, len(schema.Columns))
 	for _, c := range schema.Columns {
@@ -416,7 +511,7 @@ func (r *rewriter) replace(rel *relation) {
 		r.err = fmt.Errorf("building scan of %s: %w", spec.table, err)
 		return
 	}
-	walkNode(tree.Stmts[0].Stmt, func(n *pg.Node) bool {
+	pgtree.Walk(tree.Stmts[0].Stmt, func(n *pg.Node) bool {
 		if tc := n.GetTypeCast(); tc != nil {
 			renameType(tc.TypeName)
 		}
@@ -559,11 +654,12 @@ func (r *rewriter) pinQuals(rel *relation, scope []*relation) {
 	}
 }
 
-// joinParams finds key columns of rel that an equality pins to a column of another plugin
-// table in the same FROM (`g.identity_store_id = i.identity_store_id`). Steampipe runs
-// such a scan once per outer value; here the scan first collects the other table's
-// distinct values and passes them as an IN list. Only key columns without a constant
-// qual are parameterised, so constant quals keep priority.
+// joinParams finds key columns of rel that an equality pins to a column of another FROM
+// item (`g.identity_store_id = i.identity_store_id`), or that `key IN (subquery)` pins.
+// Steampipe runs such a scan once per outer value; here the scan first collects the
+// distinct values of the other side, a plugin table, a subquery or a CTE, and passes them
+// as an IN list. Only key columns without a constant qual are parameterised, so constant
+// quals keep priority.
 func (r *rewriter) joinParams(rel *relation, scope []*relation) {
 	if checkRequired(rel.spec) == nil {
 		return // constants pin enough; a parameter would only add a scan
@@ -579,27 +675,53 @@ func (r *rewriter) joinParams(rel *relation, scope []*relation) {
 			keys[k.Name] = true
 		}
 	}
+	free := func(col string) bool {
+		return col != "" && keys[col] && rel.spec.quals[col] == nil && !rel.spec.hasParam(col)
+	}
 	for _, c := range rel.conds {
+		// key IN (subquery): the subquery's values, when it stands on its own.
+		if sl := c.GetSubLink(); sl != nil && sl.SubLinkType == pg.SubLinkType_ANY_SUBLINK && isEquality(sl.OperName) {
+			col := r.ownColumn(rel, scope, sl.Testexpr)
+			if text := r.sources[sl.Subselect.GetSelectStmt()]; free(col) && text != "" {
+				rel.spec.params = append(rel.spec.params, scanParam{column: col,
+					sql: "SELECT DISTINCT * FROM (" + text + ") AS spout_param"})
+			}
+			continue
+		}
 		e := c.GetAExpr()
-		if e == nil || e.Kind != pg.A_Expr_Kind_AEXPR_OP || len(e.Name) != 1 || e.Name[0].GetString_().GetSval() != "=" {
+		if e == nil || e.Kind != pg.A_Expr_Kind_AEXPR_OP || !isEquality(e.Name) {
 			continue
 		}
 		for _, sides := range [][2]*pg.Node{{e.Lexpr, e.Rexpr}, {e.Rexpr, e.Lexpr}} {
 			col := r.ownColumn(rel, scope, sides[0])
-			if col == "" || !keys[col] || rel.spec.quals[col] != nil || rel.spec.hasParam(col) {
+			if !free(col) {
 				continue
 			}
 			for _, other := range scope {
-				if other == rel || other.spec == nil || len(other.spec.params) > 0 {
+				if other == rel {
 					continue
 				}
-				if oc := r.ownColumn(other, scope, sides[1]); oc != "" {
+				oc := r.ownColumn(other, scope, sides[1])
+				if oc == "" {
+					continue
+				}
+				if other.spec != nil && len(other.spec.params) == 0 {
 					rel.spec.params = append(rel.spec.params, scanParam{column: col, from: other.spec, fromColumn: oc})
+					break
+				}
+				if other.spec == nil && other.source != "" {
+					rel.spec.params = append(rel.spec.params, scanParam{column: col,
+						sql: "SELECT DISTINCT " + quoteIdent(oc) + " FROM (" + other.source + ") AS spout_param"})
 					break
 				}
 			}
 		}
 	}
+}
+
+// isEquality reports whether an operator name list is plain = (an empty list is IN's).
+func isEquality(name []*pg.Node) bool {
+	return len(name) == 0 || len(name) == 1 && name[0].GetString_().GetSval() == "="
 }
 
 // columnVsConst matches "column op constant" in either order.
@@ -711,7 +833,7 @@ func (r *rewriter) safeLimit(s *pg.SelectStmt, rels []*relation) int64 {
 	}
 	for _, t := range s.TargetList {
 		safe := true
-		walkNode(t, func(n *pg.Node) bool {
+		pgtree.Walk(t, func(n *pg.Node) bool {
 			if fc := n.GetFuncCall(); fc != nil {
 				if fc.Over != nil || fc.AggStar || aggregateOrSetReturning[strings.ToLower(funcName(fc))] {
 					safe = false

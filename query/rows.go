@@ -204,6 +204,13 @@ func (s *scanSpec) info() ScanInfo {
 			info.Quals = append(info.Quals, formatQual(q))
 		}
 	}
+	for _, p := range s.params {
+		if p.from != nil {
+			info.Quals = append(info.Quals, fmt.Sprintf("%s = any(values of %s.%s)", p.column, p.from.table, p.fromColumn))
+		} else {
+			info.Quals = append(info.Quals, p.column+" = any(values of a subquery)")
+		}
+	}
 	return info
 }
 

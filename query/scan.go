@@ -35,14 +35,21 @@ type scanSpec struct {
 	partial bool // a failing member connection is recorded instead of failing the scan
 	params  []scanParam
 	stats   *scanStats
+	// pos is the table reference's byte offset in the query text.
+	pos int
+	// empty is set when a query parameter yielded no values: the scan has no rows.
+	empty bool
 }
 
-// scanParam pins a key column to the distinct values of another scan's column, for
-// joins that give a required qual from another table.
+// scanParam pins a key column to the distinct values of another scan's column, or of
+// the first column of a query, for joins and IN subqueries that give a required qual.
 type scanParam struct {
 	column     string
 	from       *scanSpec
 	fromColumn string
+	// sql, when set, is a Postgres-dialect query whose first column gives the values. It
+	// runs before the query that needs it (Engine.resolveQueryParams).
+	sql string
 }
 
 func (s *scanSpec) hasParam(col string) bool {
@@ -349,6 +356,9 @@ func (s *scanSource) execute(ctx context.Context, target string) {
 // list of the other table's values; nil (and no error) when a parameter has no values.
 func (s *scanSource) resolveParams(ctx context.Context) (map[string]*proto.Quals, error) {
 	spec := s.spec
+	if spec.empty {
+		return nil, nil
+	}
 	if len(spec.params) == 0 {
 		return spec.quals, nil
 	}
@@ -361,6 +371,9 @@ func (s *scanSource) resolveParams(ctx context.Context) (map[string]*proto.Quals
 		colType[c.Name] = c.Type
 	}
 	for _, p := range spec.params {
+		if p.from == nil {
+			continue // a query parameter, resolved before the query ran
+		}
 		vals, err := s.eng.distinctValues(ctx, p.from, p.fromColumn, colType[p.column])
 		if err != nil {
 			return nil, err
@@ -372,11 +385,7 @@ func (s *scanSource) resolveParams(ctx context.Context) (map[string]*proto.Quals
 			return nil, fmt.Errorf("%s.%s: the join gives %d values for %s, more than %d; add a qual on %s",
 				spec.conn.name, spec.table, len(vals), p.column, maxParamValues, p.from.table)
 		}
-		quals[p.column] = &proto.Quals{Quals: []*proto.Qual{{
-			FieldName: p.column,
-			Operator:  &proto.Qual_StringValue{StringValue: "="},
-			Value:     &proto.QualValue{Value: &proto.QualValue_ListValue{ListValue: &proto.QualValueList{Values: vals}}},
-		}}}
+		quals[p.column] = inList(p.column, vals)
 		s.eng.logger.Debug("join parameter resolved", "table", spec.table, "column", p.column,
 			"from", p.from.table+"."+p.fromColumn, "values", len(vals))
 	}

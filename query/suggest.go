@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/spoutdev/spout/internal/editdist"
 )
 
 // suggest returns ` (did you mean "a", "b"?)` with the candidates closest to name, or "".
@@ -18,7 +20,7 @@ func suggest(name string, candidates []string) string {
 		limit = 2
 	}
 	for _, c := range candidates {
-		d := distance(name, c)
+		d := editdist.Levenshtein(name, c)
 		if d <= limit || (len(name) >= 4 && strings.Contains(c, name)) {
 			best = append(best, scored{c, d})
 		}
@@ -40,25 +42,4 @@ func suggest(name string, candidates []string) string {
 		quoted[i] = fmt.Sprintf("%q", b.s)
 	}
 	return " (did you mean " + strings.Join(quoted, ", ") + "?)"
-}
-
-// distance is the Levenshtein edit distance.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -103,11 +103,9 @@ func newEngine(ctx context.Context, cfg *config.Config, plugins map[string]query
 			opts = append(opts, query.WithConnection(c.name, c.plugin, c.hcl))
 		}
 	}
-	cacheMB := cfg.Run.QueryCacheMB
-	if cacheMB == 0 {
-		cacheMB = config.DefaultQueryCacheMB
+	if cfg.Run.QueryCacheMB > 0 {
+		opts = append(opts, query.WithQueryCache(cfg.Run.QueryCacheMB))
 	}
-	opts = append(opts, query.WithQueryCache(cacheMB))
 	if cfg.Run.MemoryLimit != "" {
 		opts = append(opts, query.WithMemoryLimit(cfg.Run.MemoryLimit))
 	}

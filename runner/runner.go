@@ -314,7 +314,11 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 
 	qctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("query %s timed out after %s", q.Name, timeout))
 	defer cancel()
-	rows, err := r.eng.Query(qctx, q.Text, query.UseCache(), query.AllowPartial())
+	qopts := []query.QueryOption{query.AllowPartial()}
+	if r.cfg.Run.QueryCacheMB > 0 {
+		qopts = append(qopts, query.UseCache())
+	}
+	rows, err := r.eng.Query(qctx, q.Text, qopts...)
 	if err != nil {
 		return fail(queryErr(qctx, err))
 	}

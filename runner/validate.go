@@ -112,6 +112,11 @@ func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.P
 		// including any that name an account's connection.
 		conns = append(standInConnections(cfg), conns...)
 	}
+	if !keepEngine || cfg.Organization != nil {
+		// An engine only for planning needs no query cache, and the plugin SDK keeps
+		// a cache's preallocated memory (tens of MB) after the engine is closed.
+		opts = append(slices.Clone(opts), query.WithQueryCache(1))
+	}
 	eng, err := newEngine(ctx, cfg, plugins, conns, opts)
 	if err != nil {
 		errs = append(errs, engineError(cfg, err))

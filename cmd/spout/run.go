@@ -5,6 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"github.com/spoutdev/spout/query"
 	"github.com/spoutdev/spout/runner"
@@ -37,6 +40,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// SPOUT_LOG_LEVEL says otherwise. Sinks' retry logs go through the default logger.
 	logger := newLoggerAt(stdoutWriter{stdout}, slog.LevelInfo)
 	slog.SetDefault(logger)
+	if limit := setMemoryLimit(); limit > 0 {
+		logger.Debug("Go memory limit set from the container's", "bytes", limit)
+	}
 
 	cfg, err := config.Load(path, os.LookupEnv)
 	if err != nil {
@@ -77,4 +83,46 @@ func (s stdoutWriter) Write(p []byte) (int, error) {
 	file.StdoutMu.Lock()
 	defer file.StdoutMu.Unlock()
 	return s.w.Write(p)
+}
+
+// memoryLimitShare is the part of the container's memory the Go heap may grow to before
+// the collector works harder; the rest is for the SQL engine (C++ memory) and stacks.
+const memoryLimitShare = 0.7
+
+// setMemoryLimit gives the Go runtime a soft memory limit under the container's, unless
+// GOMEMLIMIT sets one. Without it the heap may double before a collection and take a
+// small task (512 MB on Fargate) past its limit. It returns the limit set, or 0.
+func setMemoryLimit() int64 {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+		return 0
+	}
+	limit := cgroupMemoryLimit(cgroupMemoryFiles)
+	if limit <= 0 {
+		return 0
+	}
+	soft := int64(float64(limit) * memoryLimitShare)
+	debug.SetMemoryLimit(soft)
+	return soft
+}
+
+// cgroupMemoryFiles hold the container's memory limit: cgroup v2, then v1.
+var cgroupMemoryFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
+
+// cgroupMemoryLimit reads the first of files that exists; 0 when it says there is no
+// limit.
+func cgroupMemoryLimit(files []string) int64 {
+	for _, path := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		v := strings.TrimSpace(string(b))
+		n, err := strconv.ParseInt(v, 10, 64)
+		// "max", or v1's "no limit" (a huge number), mean unlimited.
+		if err != nil || n <= 0 || n >= 1<<50 {
+			return 0
+		}
+		return n
+	}
+	return 0
 }

@@ -276,3 +276,28 @@ func TestValidateSQLFiles(t *testing.T) {
 		t.Errorf("-c with --sql: exit %d, want 2", code)
 	}
 }
+
+func TestCgroupMemoryLimit(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		files []string
+		want  int64
+	}{
+		{[]string{write("v2", "536870912\n")}, 512 << 20},
+		{[]string{write("v2max", "max\n"), write("v1", "1073741824\n")}, 0}, // v2 says unlimited
+		{[]string{filepath.Join(dir, "absent"), write("v1b", "1073741824\n")}, 1 << 30},
+		{[]string{write("v1none", "9223372036854771712\n")}, 0}, // v1's "no limit"
+		{[]string{filepath.Join(dir, "absent")}, 0},
+	} {
+		if got := cgroupMemoryLimit(tc.files); got != tc.want {
+			t.Errorf("cgroupMemoryLimit(%v) = %d, want %d", tc.files, got, tc.want)
+		}
+	}
+}

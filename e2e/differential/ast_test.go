@@ -6,47 +6,9 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
-	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/spoutdev/spout/internal/pgtree"
 )
-
-// walk visits every node below m, parents first; fn returning false skips the children.
-func walk(m protoreflect.Message, fn func(n *pg.Node) bool) {
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsList():
-			if fd.Kind() != protoreflect.MessageKind {
-				return true
-			}
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				walkMessage(l.Get(i).Message(), fn)
-			}
-		case fd.IsMap():
-		case fd.Kind() == protoreflect.MessageKind:
-			walkMessage(v.Message(), fn)
-		}
-		return true
-	})
-}
-
-func walkMessage(m protoreflect.Message, fn func(n *pg.Node) bool) {
-	if n, ok := m.Interface().(*pg.Node); ok {
-		if n == nil || n.Node == nil {
-			return
-		}
-		if !fn(n) {
-			return
-		}
-		m = n.ProtoReflect()
-	}
-	walk(m, fn)
-}
-
-func walkNode(n *pg.Node, fn func(n *pg.Node) bool) {
-	if n != nil {
-		walkMessage(n.ProtoReflect(), fn)
-	}
-}
 
 // parseVersion is the parse-tree version Deparse expects.
 var parseVersion = func() int32 {
@@ -82,7 +44,7 @@ func queryTables(sql string) ([]string, error) {
 	}
 	ctes := map[string]bool{}
 	rels := map[string]bool{}
-	walkNode(root, func(n *pg.Node) bool {
+	pgtree.Walk(root, func(n *pg.Node) bool {
 		if c := n.GetCommonTableExpr(); c != nil {
 			ctes[c.Ctename] = true
 		}

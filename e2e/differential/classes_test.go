@@ -99,12 +99,6 @@ var mismatchClasses = []classDef{
 		ids:   []string{"aws_lambda_event_source_mapping.md#7"},
 	},
 	{
-		name:  "regex lookaround",
-		why:   "RE2 has no lookahead/lookbehind; Spout refuses the query with a clear error and hint (documented limitation, not a silent difference)",
-		repro: `select 'aB1!' ~ '(?=.*[a-z])(?=.*\d)' as m`,
-		ids:   []string{"aws_ec2_instance.md#13"},
-	},
-	{
 		name:  "cast error on a row the WHERE excludes",
 		why:   "body::jsonb inside jsonb_array_elements(...) in FROM is evaluated for every row before the WHERE filters; Postgres pushes the filter below the function and never casts the rows it excludes",
 		repro: `select b from (values ('x', 'not json'), ('y', '[1]')) v(k, body), jsonb_array_elements(body::jsonb) as b where k = 'y'`,

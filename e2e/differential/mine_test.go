@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/spoutdev/spout/internal/pgtree"
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 )
 
@@ -227,7 +229,7 @@ func (f *facts) mine(sql string, tables []string) {
 		return
 	}
 	m := &miner{f: f, tables: tables, rels: map[string]string{}, aliases: map[string][]ref{}, srf: map[string]srfAlias{}}
-	walkNode(root, func(n *pg.Node) bool {
+	pgtree.Walk(root, func(n *pg.Node) bool {
 		if rv := n.GetRangeVar(); rv != nil {
 			if _, ok := f.schemas[rv.Relname]; ok {
 				name := rv.Relname
@@ -241,7 +243,7 @@ func (f *facts) mine(sql string, tables []string) {
 	})
 	// Aliases can be defined in terms of other aliases: settle them in a few passes.
 	for range 3 {
-		walkNode(root, func(n *pg.Node) bool {
+		pgtree.Walk(root, func(n *pg.Node) bool {
 			switch x := n.Node.(type) {
 			case *pg.Node_RangeFunction:
 				m.defineSRF(x.RangeFunction)
@@ -251,7 +253,7 @@ func (f *facts) mine(sql string, tables []string) {
 			return true
 		})
 	}
-	walkNode(root, func(n *pg.Node) bool {
+	pgtree.Walk(root, func(n *pg.Node) bool {
 		m.learn(n)
 		return true
 	})

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/spoutdev/spout/internal/pgtree"
 )
 
 // Aggregates that build arrays or strings without an ORDER BY of their own
@@ -53,7 +55,7 @@ func unorderedColumns(sql string, cols []string) map[int]unorderedAgg {
 		return nil
 	}
 	byName := map[string]unorderedAgg{}
-	walkNode(root, func(n *pg.Node) bool {
+	pgtree.Walk(root, func(n *pg.Node) bool {
 		if rt := n.GetResTarget(); rt != nil && rt.Val != nil {
 			if a, ok := unorderedAggregate(rt.Val); ok {
 				name := rt.Name

@@ -135,16 +135,15 @@ type Run struct {
 	Timeout       Duration `yaml:"timeout" doc:"The default per-query timeout; default 30m."`
 	Heartbeat     Duration `yaml:"heartbeat" doc:"How often a heartbeat is logged while queries run; default 30s."`
 	ManifestSinks []string `yaml:"manifest_sinks" doc:"Sinks that also receive the run manifest, as a result named spout_manifest with one row per query."`
-	QueryCacheMB  int      `yaml:"query_cache_mb" doc:"Each plugin's query cache, in MB: later queries of a run reuse identical earlier scans. Default 64."`
+	QueryCacheMB  int      `yaml:"query_cache_mb" doc:"Turns on each plugin's query cache with this many MB, so later queries of a run reuse identical earlier scans. Default 0, off: the plugin SDK hangs a scan whose result outgrows its cache."`
 	MemoryLimit   string   `yaml:"memory_limit" doc:"Caps the SQL engine's memory, e.g. 256MB; default DuckDB's own (80% of the memory it sees)."`
 	node
 }
 
 // Defaults for Run.
 const (
-	DefaultTimeout      = 30 * time.Minute
-	DefaultHeartbeat    = 30 * time.Second
-	DefaultQueryCacheMB = 64
+	DefaultTimeout   = 30 * time.Minute
+	DefaultHeartbeat = 30 * time.Second
 )
 
 // Duration is a time.Duration written as in Go: 90s, 5m, 1h30m.

@@ -435,7 +435,7 @@ func TestDocsExampleParses(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(cfg.Connections) != 3 || cfg.Organization == nil || len(cfg.Sinks) != 3 || len(cfg.Queries) != 2 ||
-		cfg.Organization.CredentialSource != "EcsContainer" || cfg.Run.QueryCacheMB != 64 {
+		cfg.Organization.CredentialSource != "EcsContainer" || cfg.Run.QueryCacheMB != 0 {
 		t.Errorf("parsed %+v", cfg)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/spoutdev/spout/internal/editdist"
 )
 
 // The decoder reads YAML nodes into the structs of config.go strictly: an unknown key,
@@ -201,7 +203,7 @@ func describe(n *yaml.Node) string {
 func suggest(got string, known []string) string {
 	best, bestD := "", len(got)/2+2
 	for _, k := range known {
-		if d := distance(got, k); d < bestD {
+		if d := editdist.Levenshtein(got, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -212,25 +214,4 @@ func suggest(got string, known []string) string {
 		return ""
 	}
 	return " (known: " + strings.Join(known, ", ") + ")"
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -1,13 +1,12 @@
-package query
+// Package pgtree walks pg_query_go parse trees.
+package pgtree
 
 import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// walk visits every *pg.Node below m, depth first, parents before children. If fn
-// returns false the node's children are skipped. fn may replace n.Node in place; the walk
-// then continues into the replacement.
+// walk visits every *pg.Node below m.
 func walk(m protoreflect.Message, fn func(n *pg.Node) bool) {
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		switch {
@@ -40,18 +39,20 @@ func walkMessage(m protoreflect.Message, fn func(n *pg.Node) bool) {
 	walk(m, fn)
 }
 
-// walkNode is walk for a single node, the node itself included.
-func walkNode(n *pg.Node, fn func(n *pg.Node) bool) {
+// Walk visits n and every *pg.Node below it, depth first, parents before children. If
+// fn returns false the node's children are skipped. fn may replace n.Node in place; the
+// walk then continues into the replacement.
+func Walk(n *pg.Node, fn func(n *pg.Node) bool) {
 	if n == nil {
 		return
 	}
 	walkMessage(n.ProtoReflect(), fn)
 }
 
-// walkSelects calls fn for every SELECT in the tree, including the arms of UNION,
+// WalkSelects calls fn for every SELECT in the tree, including the arms of UNION,
 // INTERSECT and EXCEPT, which the tree holds as bare SelectStmts rather than nodes. If
 // fn returns false the statement's contents are skipped.
-func walkSelects(root *pg.Node, fn func(s *pg.SelectStmt) bool) {
+func WalkSelects(root *pg.Node, fn func(s *pg.SelectStmt) bool) {
 	var visit func(s *pg.SelectStmt) bool
 	visit = func(s *pg.SelectStmt) bool {
 		if s == nil {
@@ -68,10 +69,15 @@ func walkSelects(root *pg.Node, fn func(s *pg.SelectStmt) bool) {
 		}
 		return true
 	}
-	walkNode(root, func(n *pg.Node) bool {
+	Walk(root, func(n *pg.Node) bool {
 		if s := n.GetSelectStmt(); s != nil {
 			return visit(s)
 		}
 		return true
 	})
+}
+
+// WalkBelow visits every *pg.Node inside m (a SelectStmt, say), as Walk does.
+func WalkBelow(m protoreflect.ProtoMessage, fn func(n *pg.Node) bool) {
+	walk(m.ProtoReflect(), fn)
 }

@@ -1,0 +1,62 @@
+package pgtree
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+)
+
+func parse(t *testing.T, sql string) *pg.Node {
+	t.Helper()
+	tree, err := pg.Parse(sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree.Stmts[0].Stmt
+}
+
+func TestWalkSelectsReachesUnionArmsAndSubqueries(t *testing.T) {
+	root := parse(t, `select a from t1 union all select b from (select c from t2) s where b in (select d from t3)`)
+	var tables []string
+	WalkSelects(root, func(s *pg.SelectStmt) bool {
+		for _, f := range s.FromClause {
+			if rv := f.GetRangeVar(); rv != nil {
+				tables = append(tables, rv.Relname)
+			}
+		}
+		return true
+	})
+	sort.Strings(tables)
+	if got := strings.Join(tables, ","); got != "t1,t2,t3" {
+		t.Errorf("tables %s, want t1,t2,t3", got)
+	}
+}
+
+func TestWalkSkipsChildrenWhenTold(t *testing.T) {
+	root := parse(t, `select x from t where y = (select z from u)`)
+	var cols []string
+	Walk(root, func(n *pg.Node) bool {
+		if n.GetSubLink() != nil {
+			return false
+		}
+		if cr := n.GetColumnRef(); cr != nil {
+			cols = append(cols, cr.Fields[0].GetString_().GetSval())
+		}
+		return true
+	})
+	if got := strings.Join(cols, ","); got != "x,y" {
+		t.Errorf("columns %s, want x,y (z is inside the skipped subquery)", got)
+	}
+	var below int
+	WalkBelow(root.GetSelectStmt(), func(n *pg.Node) bool {
+		if n.GetColumnRef() != nil {
+			below++
+		}
+		return true
+	})
+	if below != 3 {
+		t.Errorf("WalkBelow saw %d column refs, want 3", below)
+	}
+}
