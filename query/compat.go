@@ -420,6 +420,11 @@ func (r *rewriter) aExpr(n *pg.Node, e *pg.A_Expr) {
 	switch e.Kind {
 	case pg.A_Expr_Kind_AEXPR_OP:
 		switch op {
+		case "=", "<>", "!=", "<", "<=", ">", ">=":
+			if jsonbOperands(e.Lexpr, e.Rexpr) {
+				cmp := call(jsonbCmpFunction, e.Lexpr, e.Rexpr)
+				n.Node = pg.MakeAExprNode(pg.A_Expr_Kind_AEXPR_OP, e.Name, cmp, pg.MakeAConstIntNode(0, loc), loc).Node
+			}
 		case "->", "->>":
 			path, ok := jsonPath(e.Rexpr)
 			if !ok {
@@ -886,4 +891,29 @@ func regexMatch(op string, subject, pattern *pg.Node, loc int32) *pg.Node {
 		return pg.MakeBoolExprNode(pg.BoolExprType_NOT_EXPR, []*pg.Node{m}, loc)
 	}
 	return m
+}
+
+// jsonbOperands reports whether a comparison is between jsonb values as Postgres sees
+// them: one side is visibly jsonb (-> or #>, or a cast to jsonb) and the other is jsonb
+// too or a string literal, which Postgres reads as jsonb.
+func jsonbOperands(l, r *pg.Node) bool {
+	isStr := func(n *pg.Node) bool {
+		v, ok := constValue(n)
+		_, s := v.(string)
+		return ok && s
+	}
+	lj, rj := visiblyJSONB(l), visiblyJSONB(r)
+	return lj && (rj || isStr(r)) || rj && isStr(l)
+}
+
+func visiblyJSONB(n *pg.Node) bool {
+	if e := n.GetAExpr(); e != nil && e.Kind == pg.A_Expr_Kind_AEXPR_OP && len(e.Name) == 1 {
+		op := e.Name[0].GetString_().GetSval()
+		return op == "->" || op == "#>"
+	}
+	if tc := n.GetTypeCast(); tc != nil && tc.TypeName != nil && len(tc.TypeName.Names) > 0 {
+		name := tc.TypeName.Names[len(tc.TypeName.Names)-1].GetString_().GetSval()
+		return name == "jsonb" || name == "json"
+	}
+	return false
 }

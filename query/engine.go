@@ -307,6 +307,9 @@ func (e *Engine) openDuckDB(ctx context.Context, o *options) error {
 	if err := e.registerRegexFunction(ctx); err != nil {
 		return err
 	}
+	if err := e.registerJSONBCompare(ctx); err != nil {
+		return err
+	}
 	stmts := []string{
 		// Both are linked into the binary; loading them reads no file and no network.
 		"LOAD json",

@@ -69,16 +69,7 @@ func writeJSONB(b *bytes.Buffer, v any, pretty bool, level int) {
 		indent(level)
 		b.WriteByte(']')
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			if len(keys[i]) != len(keys[j]) {
-				return len(keys[i]) < len(keys[j])
-			}
-			return keys[i] < keys[j]
-		})
+		keys := jsonbKeys(x)
 		b.WriteByte('{')
 		for i, k := range keys {
 			if i > 0 {
@@ -165,4 +156,20 @@ func (e *Engine) registerJSONBFunctions(ctx context.Context) error {
 		}}
 	}
 	return e.registerScalars(ctx, fns)
+}
+
+// jsonbKeys returns an object's keys in jsonb's storage order: shorter keys first, then
+// bytewise.
+func jsonbKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if len(keys[i]) != len(keys[j]) {
+			return len(keys[i]) < len(keys[j])
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
 }

@@ -297,6 +297,7 @@ func (r *rewriter) selectStmt(s *pg.SelectStmt) {
 			rel.spec.limit = limit
 		}
 		r.joinParams(rel, rels)
+		r.jsonbColumnComparisons(rel, rels)
 		if err := checkRequired(rel.spec); err != nil {
 			var mq *MissingQualError
 			if errors.As(err, &mq) {
@@ -716,6 +717,28 @@ func (r *rewriter) joinParams(rel *relation, scope []*relation) {
 				}
 			}
 		}
+	}
+}
+
+// jsonbColumnComparisons gives `json_column op 'literal'` conditions of rel Postgres's
+// meaning, comparing jsonb values rather than text (the compat rules cannot see a plain
+// column's type; here the table's schema says it). It runs after the quals are pinned.
+func (r *rewriter) jsonbColumnComparisons(rel *relation, scope []*relation) {
+	isJSON := map[string]bool{}
+	for _, c := range rel.spec.schema.Columns {
+		isJSON[c.Name] = c.Type == proto.ColumnType_JSON
+	}
+	for _, c := range rel.conds {
+		e := c.GetAExpr()
+		if e == nil || e.Kind != pg.A_Expr_Kind_AEXPR_OP || len(e.Name) != 1 || flipped[e.Name[0].GetString_().GetSval()] == "" {
+			continue
+		}
+		col, v, _ := r.columnVsConst(rel, scope, e.Lexpr, e.Rexpr)
+		if _, isStr := v.(string); !isStr || !isJSON[col] {
+			continue
+		}
+		cmp := pg.MakeFuncCallNode([]*pg.Node{pg.MakeStrNode(jsonbCmpFunction)}, []*pg.Node{e.Lexpr, e.Rexpr}, e.Location)
+		c.Node = pg.MakeAExprNode(pg.A_Expr_Kind_AEXPR_OP, e.Name, cmp, pg.MakeAConstIntNode(0, e.Location), e.Location).Node
 	}
 }
 

@@ -81,18 +81,6 @@ var mismatchClasses = []classDef{
 		ids:   []string{"aws_api_gateway_rest_api.md#4", "aws_s3_bucket.md#10", "aws_sqs_queue.md#8"},
 	},
 	{
-		name:  "jsonb = literal compares text",
-		why:   "jsonb_col = '<json text>' compares JSON text: whitespace and key order matter; Postgres compares jsonb values",
-		repro: `select '{"a":1,"b":2}'::jsonb = '{"b": 2, "a": 1}' as eq`,
-		ids:   []string{"aws_inspector2_finding.md#14", "aws_inspector2_finding.md#15"},
-	},
-	{
-		name:  "jsonb < > literal compares text",
-		why:   "x -> 'n' > '7' compares JSON text ('59' < '7'); Postgres compares jsonb numbers (59 > 7)",
-		repro: `select '{"n": 59}'::jsonb -> 'n' > '7' as gt`,
-		ids:   []string{"aws_secretsmanager_secret.md#3"},
-	},
-	{
 		name:  "LIKE without backslash escape",
 		why:   "Postgres's LIKE treats \\ as the escape character by default; DuckDB's LIKE has no escape character unless ESCAPE is given",
 		repro: `select '{ "M" }' like '{ \"M\" }' as m`,

@@ -276,8 +276,15 @@ func TestMultipartObjectAppearsOnlyAtCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Parts are on their way, but there is no object yet.
-	if n := len(f.saw(func(r *http.Request) bool { return r.URL.Query().Has("partNumber") })); n < 1 {
+	// Parts are on their way (uploads run in the background, so give the first one time
+	// to arrive), but there is no object yet.
+	parts := func() int {
+		return len(f.saw(func(r *http.Request) bool { return r.URL.Query().Has("partNumber") }))
+	}
+	for deadline := time.Now().Add(30 * time.Second); parts() < 1 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := parts(); n < 1 {
 		t.Errorf("%d parts uploaded before commit; want the upload streaming", n)
 	}
 	if keys := f.keys(t, "lake"); len(keys) != 0 {
