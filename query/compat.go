@@ -85,6 +85,7 @@ func (r *rewriter) compat(root *pg.Node) {
 			return false // already DuckDB's dialect
 		}
 		nameTargets(s)
+		moneySortKeys(s)
 		r.fromFunctions(s)
 		return r.err == nil
 	})
@@ -916,4 +917,34 @@ func visiblyJSONB(n *pg.Node) bool {
 		return name == "jsonb" || name == "json"
 	}
 	return false
+}
+
+// moneySortKeys makes ORDER BY on a money output column sort by its amount: money prints
+// as text here, and "$969.95" sorts after "$2,483.13" as text.
+func moneySortKeys(s *pg.SelectStmt) {
+	for _, item := range s.SortClause {
+		sb := item.GetSortBy()
+		if sb == nil {
+			continue
+		}
+		var target *pg.ResTarget
+		if cr := sb.Node.GetColumnRef(); cr != nil && len(cr.Fields) == 1 {
+			name := cr.Fields[0].GetString_().GetSval()
+			for _, t := range s.TargetList {
+				if rt := t.GetResTarget(); rt != nil && rt.Name == name {
+					target = rt
+				}
+			}
+		} else if v, ok := constValue(sb.Node); ok {
+			if i, isInt := v.(int64); isInt && i >= 1 && int(i) <= len(s.TargetList) {
+				target = s.TargetList[i-1].GetResTarget()
+			}
+		}
+		if target == nil {
+			continue
+		}
+		if tc := target.Val.GetTypeCast(); tc != nil && typeNameIs(tc.TypeName, "money") {
+			sb.Node = proto.Clone(tc.Arg).(*pg.Node)
+		}
+	}
 }

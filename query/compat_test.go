@@ -55,6 +55,8 @@ func TestCompatRules(t *testing.T) {
 		{"jsonb column = literal compares values", `select id, tags ->> 'environment' as e, tags ->> 'department' as d from test_types where tags = '{"environment":"dev","department":"eng"}' order by id`, "id,e,d", "[1 dev eng];[5 dev eng]"},
 		{"jsonb order between types and sizes", `select '"a"'::jsonb < '1' as s, '[1, 2]'::jsonb < '[1, 2, 0]' as a, '{"b": 1}'::jsonb > '{"aa": 0}' as o, 'true'::jsonb > '99' as b`, "s,a,o,b", "[true true true true]"},
 		{"jsonb <> agrees with ->> <>", `select count(*) filter (where tags -> 'environment' <> '"dev"') as j, count(*) filter (where tags ->> 'environment' <> 'dev') as t from test_types`, "j,t", "[3 3]"},
+		{"ORDER BY a money column sorts by amount", `select v::numeric::money as m from (values (969.95), (2483.13), (517.16)) t(v) order by m desc`, "m", "[$2,483.13];[$969.95];[$517.16]"},
+		{"ORDER BY a money column by position", `select v::numeric::money as m from (values (969.95), (2483.13)) t(v) order by 1`, "m", "[$969.95];[$2,483.13]"},
 		{"regex lookahead", `select count(*) from test_types where name ~ '^(?=.*-)(?!.*[2-5]$)item'`, "count", "[2]"},
 		{"regex lookbehind, case-insensitive", `select count(*) from test_types where name ~* '(?<=ITEM-)[13]'`, "count", "[2]"},
 		{"regex back reference", `select count(*) from test_types where name || name ~ '^(item-\d)\1$'`, "count", "[6]"},
