@@ -26,6 +26,9 @@ type queryOptions struct {
 // UseCache lets the query reuse rows of identical scans made in the last 5 minutes (the
 // plugins' query cache, sized by WithQueryCache). With the cache on, a cancelled query
 // lets scans already running finish filling the cache.
+//
+// Size the cache well above the largest scan: the plugin SDK (v5.13) hangs a cached scan
+// whose result outgrows the cache, and only the query's context ends it.
 func UseCache() QueryOption { return func(o *queryOptions) { o.cache = true } }
 
 // AllowPartial keeps a query going when one member connection of an aggregator fails:

@@ -66,7 +66,7 @@ func suppressTaskDefinitionFindings(taskDef awsecs.FargateTaskDefinition, plainE
 		s = append(s, &cdknag.NagPackSuppression{
 			Id: jsii.String("AwsSolutions-ECS2"),
 			Reason: jsii.String("Plain environment holds only non-secret settings: SPOUT_CONFIG_YAML (spout.yaml, which by " +
-				"design holds no secrets; they come from Secrets Manager as ECS secrets) and the Environment prop. " +
+				"design holds no secrets; they come from Secrets Manager as ECS secrets), GOMEMLIMIT and the Environment prop. " +
 				"Set ConfigParameter to keep the config out of the task definition."),
 		})
 	}

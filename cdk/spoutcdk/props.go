@@ -57,7 +57,8 @@ type QueryRunnerProps struct {
 	ReadOnlyActions []string
 
 	// Environment is plain environment for the runner, e.g. SPOUT_LOG_LEVEL. It also
-	// resolves ${VAR} in s3 sink buckets and prefixes at synth time.
+	// resolves ${VAR} in s3 sink buckets and prefixes at synth time. GOMEMLIMIT defaults
+	// to 70% of MemoryMiB.
 	Environment map[string]string
 	// Secrets maps an environment variable name to a Secrets Manager secret; ECS injects
 	// the value at task start, so it never appears in the template.

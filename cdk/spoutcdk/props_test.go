@@ -198,3 +198,11 @@ func TestWithDefaults(t *testing.T) {
 		t.Errorf("partial VPC options: %+v (caller's %+v)", q.CreateVpc, opts)
 	}
 }
+
+func TestGoMemLimitLeavesRoomForTheSQLEngine(t *testing.T) {
+	for mib, want := range map[int]string{512: "358MiB", 1024: "716MiB", 3072: "2150MiB"} {
+		if got := goMemLimit(mib); got != want {
+			t.Errorf("goMemLimit(%d) = %s, want %s", mib, got, want)
+		}
+	}
+}

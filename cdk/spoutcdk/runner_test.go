@@ -363,6 +363,7 @@ func TestSecretsWiring(t *testing.T) {
 					map[string]any{"Name": "SPOUT_PG_DSN", "ValueFrom": pgValueFrom},
 				},
 				"Environment": []any{
+					map[string]any{"Name": "GOMEMLIMIT", "Value": "358MiB"}, // 70% of the default 512 MiB
 					map[string]any{"Name": "LAKE_BUCKET", "Value": "inventory-lake"},
 					map[string]any{"Name": "SPOUT_CONFIG_YAML", "Value": string(fullConfig)},
 					map[string]any{"Name": "SPOUT_LOG_LEVEL", "Value": "debug"},
@@ -388,7 +389,8 @@ func TestSecretsWiring(t *testing.T) {
 		minimal.AllResourcesProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
 			"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{
 				"Secrets":     []any{map[string]any{"Name": "SPOUT_CONFIG_YAML", "ValueFrom": param}},
-				"Environment": assertions.Match_Absent(),
+				// The Go heap's share of this stack's 1024 MiB task.
+				"Environment": []any{map[string]any{"Name": "GOMEMLIMIT", "Value": "716MiB"}},
 			})},
 		})
 		minimal.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
