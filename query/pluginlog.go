@@ -73,11 +73,14 @@ func (w *slogWriter) emit(line []byte) {
 	case "error":
 		level = slog.LevelError
 	}
+	msg, _ := rec["@message"].(string)
+	if conn, err, ok := parseConnectionError(msg); ok {
+		scanWatches.logged(conn, err)
+	}
 	ctx := context.Background()
 	if !w.logger.Enabled(ctx, level) {
 		return
 	}
-	msg, _ := rec["@message"].(string)
 	attrs := make([]slog.Attr, 0, len(rec))
 	for k, v := range rec {
 		switch k {

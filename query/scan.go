@@ -335,7 +335,7 @@ func (s *scanSource) execute(ctx context.Context, target string) {
 	}}
 	// Execute (rather than CallExecuteAsync) returns the scan's own error: the async
 	// path can report a failed scan as a clean end of stream.
-	err := spec.host.server.Execute(req, stream)
+	err := spec.host.execute(req, stream)
 	if err == nil || ctx.Err() != nil {
 		return
 	}
@@ -442,7 +442,7 @@ func (e *Engine) distinctValues(ctx context.Context, spec *scanSpec, column stri
 				mu.Unlock()
 				return nil
 			}}
-			if err := spec.host.server.Execute(req, stream); err != nil && ctx.Err() == nil {
+			if err := spec.host.execute(req, stream); err != nil && ctx.Err() == nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = &PluginError{Plugin: spec.host.name, Connection: target, Table: spec.table, Err: err}

@@ -114,15 +114,7 @@ func NewQueryRunner(scope constructs.Construct, id string, props *QueryRunnerPro
 	})
 
 	image := containerImage(c, p)
-	env := map[string]*string{}
-	for k, v := range p.Environment {
-		env[k] = jsii.String(v)
-	}
-	_, inEnv := p.Environment[goMemLimitEnv]
-	_, inSecrets := p.Secrets[goMemLimitEnv]
-	if !inEnv && !inSecrets {
-		env[goMemLimitEnv] = jsii.String(goMemLimit(p.MemoryMiB))
-	}
+	env := containerEnv(p)
 	secrets := containerSecrets(c, p.Secrets)
 	if p.ConfigParameter != "" {
 		secrets[configEnv] = awsecs.Secret_FromSsmParameter(configParameter(c, p.ConfigParameter))
@@ -391,6 +383,21 @@ func newFailureAlert(c constructs.Construct, cluster awsecs.Cluster, email strin
 	})
 	rule.AddTarget(awseventstargets.NewSnsTopic(topic, nil))
 	return topic, rule
+}
+
+// containerEnv is the runner container's plain environment apart from the config: the
+// Environment prop, and GOMEMLIMIT unless the props set it.
+func containerEnv(p QueryRunnerProps) map[string]*string {
+	env := map[string]*string{}
+	for k, v := range p.Environment {
+		env[k] = jsii.String(v)
+	}
+	_, inEnv := p.Environment[goMemLimitEnv]
+	_, inSecrets := p.Secrets[goMemLimitEnv]
+	if !inEnv && !inSecrets {
+		env[goMemLimitEnv] = jsii.String(goMemLimit(p.MemoryMiB))
+	}
+	return env
 }
 
 // goMemLimitEnv is the Go runtime's soft memory limit. A Fargate container does not always

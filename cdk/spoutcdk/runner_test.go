@@ -388,7 +388,7 @@ func TestSecretsWiring(t *testing.T) {
 	check(t, "minimal: config from SSM as an ECS secret", func() {
 		minimal.AllResourcesProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
 			"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{
-				"Secrets":     []any{map[string]any{"Name": "SPOUT_CONFIG_YAML", "ValueFrom": param}},
+				"Secrets": []any{map[string]any{"Name": "SPOUT_CONFIG_YAML", "ValueFrom": param}},
 				// The Go heap's share of this stack's 1024 MiB task.
 				"Environment": []any{map[string]any{"Name": "GOMEMLIMIT", "Value": "716MiB"}},
 			})},
