@@ -52,7 +52,7 @@ func TestCompatRules(t *testing.T) {
 		{"regex !~", `select count(*) from test_types where name !~ '1'`, "count", "[5]"},
 		{"jsonb = literal compares values", `select '{"a":1,"b":2}'::jsonb = '{"b": 2, "a": 1}' as eq, tags -> 'environment' = '"dev"' as dev from test_types where id = 1`, "eq,dev", "[true true]"},
 		{"jsonb < > literal compares numbers", `select '{"n": 59}'::jsonb -> 'n' > '7' as gt, '{"n": 5}'::jsonb -> 'n' <= '5.0' as le`, "gt,le", "[true true]"},
-		{"jsonb column = literal compares values", `select id, tags ->> 'environment' as e, tags ->> 'department' as d from test_types where tags = '{"environment":"dev","department":"eng"}' order by id`, "id,e,d", "[1 dev eng];[5 dev eng]"},
+		{"jsonb column = literal compares values", `select id, tags ->> 'environment' as e, tags ->> 'department' as d from test_types where tags = '{"department": "eng",  "environment": "dev"}' order by id`, "id,e,d", "[1 dev eng];[5 dev eng]"},
 		{"jsonb order between types and sizes", `select '"a"'::jsonb < '1' as s, '[1, 2]'::jsonb < '[1, 2, 0]' as a, '{"b": 1}'::jsonb > '{"aa": 0}' as o, 'true'::jsonb > '99' as b`, "s,a,o,b", "[true true true true]"},
 		{"jsonb <> agrees with ->> <>", `select count(*) filter (where tags -> 'environment' <> '"dev"') as j, count(*) filter (where tags ->> 'environment' <> 'dev') as t from test_types`, "j,t", "[3 3]"},
 		{"ORDER BY a money column sorts by amount", `select v::numeric::money as m from (values (969.95), (2483.13), (517.16)) t(v) order by m desc`, "m", "[$2,483.13];[$969.95];[$517.16]"},

@@ -55,6 +55,9 @@ func TestQueryParameterPinsRequiredQual(t *testing.T) {
 			if kinds := requiredKinds(); strings.Join(kinds, ",") != tc.kinds {
 				t.Fatalf("test_required received kinds %v, want %s", kinds, tc.kinds)
 			}
+			if n := eng.Progress().Scans; n != 0 {
+				t.Errorf("%d scans still registered after the query", n)
+			}
 		})
 	}
 }
@@ -89,6 +92,10 @@ func TestPlanWithQueryParameterCallsNothing(t *testing.T) {
 	}
 	if got := strings.Join(quals, "; "); got != "test_required: kind = any(values of a subquery); test_types: " {
 		t.Errorf("plan scans %q", got)
+	}
+	// Planning the subquery registered scans of its own; they go with the plan.
+	if n := eng.Progress().Scans; n != 0 {
+		t.Errorf("%d scans still registered after Plan", n)
 	}
 	if n := len(testplugin.Calls.ForTable("test_types")) + len(testplugin.Calls.ForTable("test_required")); n != 0 {
 		t.Fatalf("planning made %d plugin calls", n)

@@ -2,7 +2,6 @@ package query
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -27,28 +26,24 @@ func (e *Engine) checkQueryParams(ctx context.Context, userSQL string, scans []*
 				continue
 			}
 			sub, err := e.prepare(ctx, p.sql, opts)
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				e.logger.Debug("subquery cannot give a scan its key values on its own",
-					"table", spec.table, "column", p.column, "subquery", p.sql, "error", err)
-				dropped = true
+			if err == nil {
+				p.plan = sub // run by resolveQueryParams, released with the scans
+				kept = append(kept, p)
 				continue
 			}
-			e.release(sub.scans)
-			kept = append(kept, p)
+			if ctx.Err() != nil {
+				spec.params = kept
+				return ctx.Err()
+			}
+			e.logger.Debug("subquery cannot give a scan its key values on its own",
+				"table", spec.table, "column", p.column, "subquery", p.sql, "error", err)
+			dropped = true
 		}
 		spec.params = kept
 		if !dropped {
 			continue
 		}
-		if err := checkRequired(spec); err != nil {
-			var mq *MissingQualError
-			if errors.As(err, &mq) {
-				mq.Position = spec.pos + 1
-				mq.Line, mq.Column = lineCol(userSQL, spec.pos)
-			}
+		if err := checkRequiredAt(spec, userSQL); err != nil {
 			return err
 		}
 	}
@@ -71,7 +66,7 @@ func (e *Engine) resolveQueryParams(ctx context.Context, scans []*scanSpec, opts
 					t = c.Type
 				}
 			}
-			vals, err := e.queryValues(ctx, p.sql, t, opts)
+			vals, err := e.queryValues(ctx, p, t, opts)
 			if err != nil {
 				return fmt.Errorf("%s.%s: collecting the values of %s from its subquery: %w", spec.conn.name, spec.table, p.column, err)
 			}
@@ -92,42 +87,53 @@ func (e *Engine) resolveQueryParams(ctx context.Context, scans []*scanSpec, opts
 }
 
 // queryValues runs a query and returns the distinct non-NULL values of its first column
-// as qual values for a column of type t. Values that cannot be one are skipped: they
-// could not match the key column anyway.
-func (e *Engine) queryValues(ctx context.Context, sqlText string, t proto.ColumnType, opts []QueryOption) ([]*proto.QualValue, error) {
-	rows, err := e.Query(ctx, sqlText, opts...)
+// as qual values for a column of type t; it stops reading past maxParamValues.
+func (e *Engine) queryValues(ctx context.Context, p scanParam, t proto.ColumnType, opts []QueryOption) ([]*proto.QualValue, error) {
+	rows, err := e.run(ctx, p.sql, p.plan, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	seen := map[string]bool{}
-	var out []*proto.QualValue
-	for rows.Next() {
+	set := newQualSet(t)
+	for rows.Next() && len(set.vals) <= maxParamValues {
 		vals, err := rows.Values()
 		if err != nil {
 			return nil, err
 		}
-		if len(vals) == 0 || vals[0] == nil {
-			continue
-		}
-		qv, ok := qualValue(t, vals[0])
-		if !ok {
-			if tm, isTime := vals[0].(time.Time); isTime {
-				qv, ok = qualValue(t, tm.Format(time.RFC3339Nano))
-			}
-		}
-		if !ok {
-			continue
-		}
-		if key := formatQualValue(qv); !seen[key] {
-			seen[key] = true
-			out = append(out, qv)
-			if len(out) > maxParamValues {
-				break
-			}
+		if len(vals) > 0 {
+			set.add(vals[0])
 		}
 	}
-	return out, rows.Err()
+	return set.vals, rows.Err()
+}
+
+// qualSet collects the distinct values that can be quals on a column of type t.
+// Values that cannot be one are skipped: they could not match the key column anyway.
+type qualSet struct {
+	t    proto.ColumnType
+	seen map[string]bool
+	vals []*proto.QualValue
+}
+
+func newQualSet(t proto.ColumnType) *qualSet {
+	return &qualSet{t: t, seen: map[string]bool{}}
+}
+
+func (s *qualSet) add(v any) {
+	if v == nil {
+		return
+	}
+	qv, ok := qualValue(s.t, v)
+	if tm, isTime := v.(time.Time); !ok && isTime {
+		qv, ok = qualValue(s.t, tm.Format(time.RFC3339Nano))
+	}
+	if !ok {
+		return
+	}
+	if key := formatQualValue(qv); !s.seen[key] {
+		s.seen[key] = true
+		s.vals = append(s.vals, qv)
+	}
 }
 
 // inList is the qual column = ANY(vals).

@@ -104,6 +104,11 @@ func (e *Engine) prepare(ctx context.Context, sqlText string, opts []QueryOption
 func (e *Engine) release(scans []*scanSpec) {
 	for _, s := range scans {
 		e.scans.Delete(s.id)
+		for _, p := range s.params {
+			if p.plan != nil {
+				e.release(p.plan.scans)
+			}
+		}
 	}
 }
 
@@ -181,6 +186,12 @@ func (e *Engine) Query(ctx context.Context, sqlText string, opts ...QueryOption)
 	if err != nil {
 		return nil, err
 	}
+	return e.run(ctx, sqlText, p, opts)
+}
+
+// run starts a prepared query, after running its query parameters. It releases the
+// query's scans when it fails.
+func (e *Engine) run(ctx context.Context, sqlText string, p *prepared, opts []QueryOption) (*Rows, error) {
 	if err := e.resolveQueryParams(ctx, p.scans, opts); err != nil {
 		e.release(p.scans)
 		return nil, err

@@ -35,8 +35,10 @@ const regexMatchTimeout = 2 * time.Second
 const maxCachedRegexps = 256
 
 type regexUDF struct {
-	cfg   duckdb.ScalarFuncConfig
-	mu    sync.Mutex
+	cfg duckdb.ScalarFuncConfig
+	// Every row looks its pattern up, from several SQL engine threads: reads share the
+	// lock.
+	mu    sync.RWMutex
 	cache map[[2]string]*regexp2.Regexp
 }
 
@@ -44,9 +46,10 @@ func (u *regexUDF) Config() duckdb.ScalarFuncConfig { return u.cfg }
 
 func (u *regexUDF) compile(pattern, flags string) (*regexp2.Regexp, error) {
 	key := [2]string{pattern, flags}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if re, ok := u.cache[key]; ok {
+	u.mu.RLock()
+	re, ok := u.cache[key]
+	u.mu.RUnlock()
+	if ok {
 		return re, nil
 	}
 	// Postgres's . matches a newline too.
@@ -65,6 +68,8 @@ func (u *regexUDF) compile(pattern, flags string) (*regexp2.Regexp, error) {
 		return nil, fmt.Errorf("invalid regular expression %q: %w", pattern, err)
 	}
 	re.MatchTimeout = regexMatchTimeout
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	if len(u.cache) >= maxCachedRegexps {
 		clear(u.cache)
 	}

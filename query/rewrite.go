@@ -298,12 +298,7 @@ func (r *rewriter) selectStmt(s *pg.SelectStmt) {
 		}
 		r.joinParams(rel, rels)
 		r.jsonbColumnComparisons(rel, rels)
-		if err := checkRequired(rel.spec); err != nil {
-			var mq *MissingQualError
-			if errors.As(err, &mq) {
-				mq.Position = int(rel.rv.Location) + 1
-				mq.Line, mq.Column = lineCol(r.sql, int(rel.rv.Location))
-			}
+		if err := checkRequiredAt(rel.spec, r.sql); err != nil {
 			if r.err == nil {
 				r.err = err
 			}
@@ -901,6 +896,18 @@ var aggregateOrSetReturning = map[string]bool{
 
 // paramMarker flags, inside checkRequired only, a key column a join parameter will pin.
 const paramMarker = "\x00param:"
+
+// checkRequiredAt is checkRequired with the error located at the table reference in
+// the query text.
+func checkRequiredAt(spec *scanSpec, sql string) error {
+	err := checkRequired(spec)
+	var mq *MissingQualError
+	if errors.As(err, &mq) {
+		mq.Position = spec.pos + 1
+		mq.Line, mq.Column = lineCol(sql, spec.pos)
+	}
+	return err
+}
 
 // checkRequired fails a scan whose table needs key columns the query does not pin.
 func checkRequired(spec *scanSpec) error {

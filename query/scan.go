@@ -48,8 +48,10 @@ type scanParam struct {
 	from       *scanSpec
 	fromColumn string
 	// sql, when set, is a Postgres-dialect query whose first column gives the values. It
-	// runs before the query that needs it (Engine.resolveQueryParams).
-	sql string
+	// is planned with the query that needs it (plan) and run just before it
+	// (Engine.resolveQueryParams).
+	sql  string
+	plan *prepared
 }
 
 func (s *scanSpec) hasParam(col string) bool {
@@ -396,8 +398,7 @@ func (s *scanSource) resolveParams(ctx context.Context) (map[string]*proto.Quals
 // and returns its distinct non-NULL values as qual values for a column of type t.
 func (e *Engine) distinctValues(ctx context.Context, spec *scanSpec, column string, t proto.ColumnType) ([]*proto.QualValue, error) {
 	var mu sync.Mutex
-	seen := map[string]bool{}
-	var out []*proto.QualValue
+	set := newQualSet(t)
 	var firstErr error
 	var wg sync.WaitGroup
 	for _, target := range spec.targets {
@@ -421,24 +422,11 @@ func (e *Engine) distinctValues(ctx context.Context, spec *scanSpec, column stri
 					return nil
 				}
 				v, err := columnValue(resp.Row.Columns[column])
-				if err != nil || v == nil {
+				if err != nil {
 					return nil
 				}
-				qv, ok := qualValue(t, v)
-				if !ok {
-					if tm, isTime := v.(time.Time); isTime {
-						qv, ok = qualValue(t, tm.Format(time.RFC3339Nano))
-					}
-				}
-				if !ok {
-					return nil
-				}
-				key := formatQualValue(qv)
 				mu.Lock()
-				if !seen[key] {
-					seen[key] = true
-					out = append(out, qv)
-				}
+				set.add(v)
 				mu.Unlock()
 				return nil
 			}}
@@ -455,7 +443,7 @@ func (e *Engine) distinctValues(ctx context.Context, spec *scanSpec, column stri
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	return out, ctx.Err()
+	return set.vals, ctx.Err()
 }
 
 // execStream receives a plugin's rows in-process, in place of a gRPC server stream.
