@@ -16,8 +16,25 @@ import (
 // Factory builds one destination from its options. node is the sink's YAML mapping
 // without the options every sink shares (type, batch, retry, timeout, dead_letter),
 // which Build handles. A factory decodes node with DecodeConfig and returns the
-// destination's New; Build adds the wrappers.
+// destination's New (FactoryOf does both); Build adds the wrappers.
 type Factory func(name string, node *yaml.Node) (Sink, error)
+
+// FactoryOf returns the Factory of a destination whose New takes its options struct:
+// the factory decodes node into a C with DecodeConfig and passes it to newSink.
+func FactoryOf[C any, S Sink](newSink func(name string, cfg C) (S, error)) Factory {
+	return func(name string, node *yaml.Node) (Sink, error) {
+		var cfg C
+		if err := DecodeConfig(name, node, &cfg); err != nil {
+			return nil, err
+		}
+		s, err := newSink(name, cfg)
+		if err != nil {
+			// Not s: a nil *T in a Sink is not a nil Sink.
+			return nil, err
+		}
+		return s, nil
+	}
+}
 
 // DeadLetterFactory builds a dead-letter store from a dead_letter URL, e.g.
 // s3://bucket/prefix/.

@@ -35,17 +35,13 @@ func sinkNode(t *testing.T, doc, name string) *yaml.Node {
 
 func testRegistry(got *fakeConfig) *Registry {
 	r := &Registry{}
-	r.Register("fake", func(name string, node *yaml.Node) (Sink, error) {
-		var cfg fakeConfig
-		if err := DecodeConfig(name, node, &cfg); err != nil {
-			return nil, err
-		}
+	r.Register("fake", FactoryOf(func(name string, cfg fakeConfig) (*memSink, error) {
 		if cfg.Mode != "" && cfg.Mode != "ok" {
 			return nil, fmt.Errorf("fake sink %q: %w", name, &FieldError{Field: "mode", Err: fmt.Errorf("unknown mode %q", cfg.Mode)})
 		}
 		*got = cfg
 		return &memSink{name: name}, nil
-	})
+	}))
 	r.RegisterDeadLetter("mem", func(u *url.URL) (DeadLetterStore, error) { return DirStore("/mem" + u.Path), nil })
 	return r
 }
@@ -147,6 +143,15 @@ func TestBuildErrorsGiveLines(t *testing.T) {
 				t.Errorf("message %q does not start with its line", err)
 			}
 		})
+	}
+}
+
+// A failing New returns a nil *memSink; the factory must not wrap it in a non-nil Sink.
+func TestFactoryOfFailureIsNilSink(t *testing.T) {
+	f := FactoryOf(func(name string, cfg fakeConfig) (*memSink, error) { return nil, errors.New("bad") })
+	s, err := f("x", &yaml.Node{Kind: yaml.MappingNode})
+	if err == nil || s != nil {
+		t.Errorf("got %#v, %v; want a nil Sink and the error", s, err)
 	}
 }
 

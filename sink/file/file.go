@@ -9,7 +9,6 @@ package file
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -20,13 +19,11 @@ import (
 	"text/template"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/spoutdev/spout/sink"
 	"github.com/spoutdev/spout/sink/format"
 )
 
-func init() { sink.Register("file", Build) }
+func init() { sink.Register("file", sink.FactoryOf(New)) }
 
 // Stdout is the path that means standard output.
 const Stdout = "-"
@@ -43,20 +40,11 @@ type Config struct {
 	Gzip bool `yaml:"gzip"`
 }
 
-// Build decodes a file sink's options from YAML and calls New. It is registered as
-// sink type "file".
-func Build(name string, node *yaml.Node) (sink.Sink, error) {
-	var cfg Config
-	if err := sink.DecodeConfig(name, node, &cfg); err != nil {
-		return nil, err
-	}
-	return New(name, cfg)
-}
-
 // Sink is a file sink.
 type Sink struct {
 	name   string
 	cfg    Config
+	out    format.Output      // cfg.Format and cfg.Gzip, checked
 	path   *template.Template // nil for standard output
 	stdout io.Writer
 }
@@ -67,29 +55,16 @@ type Sink struct {
 // lines.
 var StdoutMu sync.Mutex
 
-// New checks cfg and returns the sink.
-func New(name string, cfg Config) (sink.Sink, error) {
-	s, err := newSink(name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func newSink(name string, cfg Config) (*Sink, error) {
+// New checks cfg and returns the sink. It is registered as sink type "file".
+func New(name string, cfg Config) (*Sink, error) {
 	fail := func(field string, err error) (*Sink, error) {
 		return nil, fmt.Errorf("file sink %q: %w", name, &sink.FieldError{Field: field, Err: err})
 	}
-	if cfg.Format == "" {
-		cfg.Format = format.JSONL
+	out, err := format.Output{Format: cfg.Format, Gzip: cfg.Gzip}.Check()
+	if err != nil {
+		return nil, fmt.Errorf("file sink %q: %w", name, err)
 	}
-	if err := format.Check(cfg.Format); err != nil {
-		return fail("format", err)
-	}
-	if cfg.Gzip && !format.Compressible(cfg.Format) {
-		return fail("gzip", fmt.Errorf("not with format %s, which compresses its own pages", cfg.Format))
-	}
-	s := &Sink{name: name, cfg: cfg, stdout: os.Stdout}
+	s := &Sink{name: name, cfg: cfg, out: out, stdout: os.Stdout}
 	switch cfg.Path {
 	case "":
 		return fail("path", errors.New(`required: a file path template, or "-" for standard output`))
@@ -118,12 +93,8 @@ func (s *Sink) errorf(format string, args ...any) error {
 }
 
 func (s *Sink) render(info sink.ResultInfo) (string, error) {
-	ext := format.Ext(s.cfg.Format)
-	if s.cfg.Gzip {
-		ext += ".gz"
-	}
 	var b bytes.Buffer
-	if err := s.path.Execute(&b, sink.NewNameData(info, s.name, ext)); err != nil {
+	if err := s.path.Execute(&b, sink.NewNameData(info, s.name, s.out.Ext())); err != nil {
 		return "", fmt.Errorf("path template: %w", err)
 	}
 	if b.Len() == 0 {
@@ -153,12 +124,7 @@ func (s *Sink) Open(ctx context.Context, info sink.ResultInfo) (sink.Writer, err
 	}
 	w.f = f
 	w.buf = bufio.NewWriterSize(f, 64<<10)
-	var out io.Writer = w.buf
-	if s.cfg.Gzip {
-		w.gz = gzip.NewWriter(out)
-		out = w.gz
-	}
-	if w.enc, err = format.New(s.cfg.Format, out, info.Columns); err != nil {
+	if w.enc, err = s.out.NewEncoder(w.buf, info.Columns); err != nil {
 		w.Abort(ctx)
 		return nil, sink.Permanent(s.errorf("%w", err))
 	}
@@ -170,7 +136,6 @@ type writer struct {
 	path string // "" for standard output
 	f    *os.File
 	buf  *bufio.Writer
-	gz   *gzip.Writer
 	enc  format.Encoder
 	err  error
 }
@@ -190,9 +155,6 @@ func (w *writer) Commit(ctx context.Context) error {
 		return w.err
 	}
 	err := w.enc.Close()
-	if err == nil && w.gz != nil {
-		err = w.gz.Close()
-	}
 	if err == nil {
 		err = w.buf.Flush()
 	}

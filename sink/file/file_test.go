@@ -61,7 +61,10 @@ func TestFileAppearsAtCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(zr)
+	b, err := io.ReadAll(zr) // fails if the gzip stream was not ended
+	if err != nil {
+		t.Fatal(err)
+	}
 	if want := "{\"name\":\"a-\",\"tags\":{\"i\":1}}\n{\"name\":\"a-x\",\"tags\":{\"i\":1}}\n"; string(b) != want {
 		t.Errorf("got %q, want %q", b, want)
 	}
@@ -90,7 +93,7 @@ func TestStdoutResultsDoNotInterleave(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	s.(*Sink).stdout = &out
+	s.stdout = &out
 	ctx := context.Background()
 	a, _ := s.Open(ctx, info)
 	b, _ := s.Open(ctx, info)

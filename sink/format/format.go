@@ -4,6 +4,7 @@
 package format
 
 import (
+	"compress/gzip"
 	"fmt"
 	"io"
 	"strings"
@@ -76,4 +77,70 @@ func New(name string, w io.Writer, cols []sink.Column) (Encoder, error) {
 		return newParquet(w, cols)
 	}
 	return nil, Check(name)
+}
+
+// Output is a format, optionally gzipped: the format and gzip options of the sinks
+// that write files (file, s3).
+type Output struct {
+	Format string // a format name; "" means JSONL
+	Gzip   bool
+}
+
+// Check returns o with the default format filled in, or a *sink.FieldError naming the
+// option at fault, "format" or "gzip".
+func (o Output) Check() (Output, error) {
+	if o.Format == "" {
+		o.Format = JSONL
+	}
+	if err := Check(o.Format); err != nil {
+		return o, &sink.FieldError{Field: "format", Err: err}
+	}
+	if o.Gzip && !Compressible(o.Format) {
+		return o, &sink.FieldError{Field: "gzip", Err: fmt.Errorf("not with format %s, which compresses its own pages", o.Format)}
+	}
+	return o, nil
+}
+
+// Ext is the file name extension, with its dot: the format's, then .gz if gzipped.
+func (o Output) Ext() string {
+	if o.Gzip {
+		return Ext(o.Format) + ".gz"
+	}
+	return Ext(o.Format)
+}
+
+// ContentType is the media type of the output. Gzipped output is application/gzip
+// rather than the format's type with Content-Encoding: gzip, which would make HTTP
+// clients unzip it on download; lake engines go by the .gz extension.
+func (o Output) ContentType() string {
+	if o.Gzip {
+		return "application/gzip"
+	}
+	return ContentType(o.Format)
+}
+
+// NewEncoder returns an Encoder writing o's format to w, gzipped if o says so. Its
+// Close ends the gzip stream too, but does not close w.
+func (o Output) NewEncoder(w io.Writer, cols []sink.Column) (Encoder, error) {
+	if !o.Gzip {
+		return New(o.Format, w, cols)
+	}
+	gz := gzip.NewWriter(w)
+	enc, err := New(o.Format, gz, cols)
+	if err != nil {
+		return nil, err
+	}
+	return &gzipEncoder{Encoder: enc, gz: gz}, nil
+}
+
+type gzipEncoder struct {
+	Encoder
+	gz *gzip.Writer
+}
+
+func (e *gzipEncoder) Close() error {
+	if err := e.Encoder.Close(); err != nil {
+		return err
+	}
+	return e.gz.Close()
 }

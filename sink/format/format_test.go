@@ -3,9 +3,12 @@ package format
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -214,5 +217,56 @@ func TestBadInput(t *testing.T) {
 	enc, _ := New(Parquet, &bytes.Buffer{}, []sink.Column{{Name: "n", Type: sink.TypeBigint}})
 	if err := enc.Encode([]sink.Row{{"not a number"}}); err == nil || !strings.Contains(err.Error(), `column "n"`) {
 		t.Errorf("bad value: %v", err)
+	}
+}
+
+func TestOutput(t *testing.T) {
+	tests := []struct {
+		in               Output
+		ext, contentType string
+		badField         string // the option Check blames, if any
+	}{
+		{in: Output{}, ext: ".jsonl", contentType: "application/x-ndjson"},
+		{in: Output{Format: CSV, Gzip: true}, ext: ".csv.gz", contentType: "application/gzip"},
+		{in: Output{Format: Parquet}, ext: ".parquet", contentType: "application/vnd.apache.parquet"},
+		{in: Output{Format: "xml"}, badField: "format"},
+		{in: Output{Format: Parquet, Gzip: true}, badField: "gzip"},
+	}
+	for _, tt := range tests {
+		o, err := tt.in.Check()
+		var fe *sink.FieldError
+		if tt.badField != "" {
+			if !errors.As(err, &fe) || fe.Field != tt.badField {
+				t.Errorf("%+v: got %v, want a FieldError for %s", tt.in, err, tt.badField)
+			}
+			continue
+		}
+		if err != nil || o.Ext() != tt.ext || o.ContentType() != tt.contentType {
+			t.Errorf("%+v: got %q %q %v, want %q %q", tt.in, o.Ext(), o.ContentType(), err, tt.ext, tt.contentType)
+		}
+	}
+
+	// Close ends the gzip stream: the whole output can be read back.
+	var buf bytes.Buffer
+	enc, err := Output{Format: NDJSON, Gzip: true}.NewEncoder(&buf, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.Encode(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := encode(t, NDJSON, rows); !bytes.Equal(got, want) {
+		t.Errorf("gunzipped:\n%s\nwant\n%s", got, want)
 	}
 }

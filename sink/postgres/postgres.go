@@ -29,12 +29,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"gopkg.in/yaml.v3"
 
 	"github.com/spoutdev/spout/sink"
 )
 
-func init() { sink.Register("postgres", Build) }
+func init() { sink.Register("postgres", sink.FactoryOf(New)) }
 
 // Modes.
 const (
@@ -63,16 +62,6 @@ type Config struct {
 	Key []string `yaml:"key"`
 }
 
-// Build decodes a postgres sink's options from YAML and calls New. It is registered
-// as sink type "postgres".
-func Build(name string, node *yaml.Node) (sink.Sink, error) {
-	var cfg Config
-	if err := sink.DecodeConfig(name, node, &cfg); err != nil {
-		return nil, err
-	}
-	return New(name, cfg)
-}
-
 // Sink is a postgres sink. It holds a connection pool; each result uses one
 // connection for its transaction.
 type Sink struct {
@@ -83,16 +72,9 @@ type Sink struct {
 }
 
 // New checks cfg, reads the connection string from the environment and returns the
-// sink. It does not connect: an unreachable server is reported by the first Open.
-func New(name string, cfg Config) (sink.Sink, error) {
-	s, err := newSink(name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func newSink(name string, cfg Config) (*Sink, error) {
+// sink. It does not connect: an unreachable server is reported by the first Open. It
+// is registered as sink type "postgres".
+func New(name string, cfg Config) (*Sink, error) {
 	fail := func(field string, err error) (*Sink, error) {
 		return nil, fmt.Errorf("postgres sink %q: %w", name, &sink.FieldError{Field: field, Err: err})
 	}

@@ -29,7 +29,7 @@ func newTestSink(t testing.TB, cfg Config) (*Sink, *pgx.Conn) {
 		cfg.DSNEnv = "SPOUT_TEST_PG_DSN"
 	}
 	t.Setenv(cfg.DSNEnv, dsn)
-	s, err := newSink("pg", cfg)
+	s, err := New("pg", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestSchemaEvolves(t *testing.T) {
 	if _, err := conn.Exec(context.Background(), "create table manual (_spout_run_id text, _spout_collected_at timestamptz, n text, d double precision)"); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := newSink("pg2", Config{DSNEnv: "SPOUT_TEST_PG_DSN", Table: "manual"})
+	s2, err := New("pg2", Config{DSNEnv: "SPOUT_TEST_PG_DSN", Table: "manual"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,14 +26,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"gopkg.in/yaml.v3"
 
 	"github.com/spoutdev/spout/sink"
 	"github.com/spoutdev/spout/sink/format"
 )
 
 func init() {
-	sink.Register("s3", Build)
+	sink.Register("s3", sink.FactoryOf(New))
 	sink.RegisterDeadLetter("s3", deadLetterFromURL)
 }
 
@@ -69,20 +68,11 @@ type Config struct {
 	PartSize sink.ByteSize `yaml:"part_size"`
 }
 
-// Build decodes an s3 sink's options from YAML and calls New. It is registered as
-// sink type "s3".
-func Build(name string, node *yaml.Node) (sink.Sink, error) {
-	var cfg Config
-	if err := sink.DecodeConfig(name, node, &cfg); err != nil {
-		return nil, err
-	}
-	return New(name, cfg)
-}
-
 // Sink is an s3 sink.
 type Sink struct {
 	name     string
 	cfg      Config
+	out      format.Output // cfg.Format and cfg.Gzip, checked
 	key      *template.Template
 	client   *s3.Client
 	uploader *manager.Uploader
@@ -91,30 +81,18 @@ type Sink struct {
 const defaultPartSize = 8 << 20
 
 // New checks cfg and returns the sink. It makes no request: a wrong bucket or
-// unreachable endpoint is reported by the first upload.
-func New(name string, cfg Config) (sink.Sink, error) {
-	s, err := newSink(name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func newSink(name string, cfg Config) (*Sink, error) {
+// unreachable endpoint is reported by the first upload. It is registered as sink type
+// "s3".
+func New(name string, cfg Config) (*Sink, error) {
 	fail := func(field string, err error) (*Sink, error) {
 		return nil, fmt.Errorf("s3 sink %q: %w", name, &sink.FieldError{Field: field, Err: err})
 	}
 	if cfg.Bucket == "" {
 		return fail("bucket", errors.New("required"))
 	}
-	if cfg.Format == "" {
-		cfg.Format = format.JSONL
-	}
-	if err := format.Check(cfg.Format); err != nil {
-		return fail("format", err)
-	}
-	if cfg.Gzip && !format.Compressible(cfg.Format) {
-		return fail("gzip", fmt.Errorf("not with format %s, which compresses its own pages", cfg.Format))
+	out, err := format.Output{Format: cfg.Format, Gzip: cfg.Gzip}.Check()
+	if err != nil {
+		return nil, fmt.Errorf("s3 sink %q: %w", name, err)
 	}
 	if cfg.Prefix != "" && !strings.HasSuffix(cfg.Prefix, "/") {
 		cfg.Prefix += "/"
@@ -125,10 +103,6 @@ func newSink(name string, cfg Config) (*Sink, error) {
 	tmpl, err := template.New("key").Option("missingkey=error").Parse(cfg.Key)
 	if err != nil {
 		return fail("key", fmt.Errorf("bad template: %w", err))
-	}
-	s := &Sink{name: name, cfg: cfg, key: tmpl}
-	if _, err := s.objectKey(sink.ResultInfo{Query: "q", RunID: "r", Connection: "c", CollectedAt: time.Now()}); err != nil {
-		return fail("key", err)
 	}
 	switch cfg.SSE {
 	case "", string(types.ServerSideEncryptionAes256):
@@ -145,7 +119,10 @@ func newSink(name string, cfg Config) (*Sink, error) {
 	if cfg.PartSize < sink.ByteSize(manager.MinUploadPartSize) {
 		return fail("part_size", fmt.Errorf("%d bytes is below S3's minimum of 5MiB", cfg.PartSize))
 	}
-	s.cfg = cfg
+	s := &Sink{name: name, cfg: cfg, out: out, key: tmpl}
+	if _, err := s.objectKey(sink.ResultInfo{Query: "q", RunID: "r", Connection: "c", CollectedAt: time.Now()}); err != nil {
+		return fail("key", err)
+	}
 	client, err := newClient(cfg.Region, cfg.Endpoint, cfg.PathStyle)
 	if err != nil {
 		field := "region"
@@ -208,19 +185,10 @@ func (s *Sink) errorf(format string, args ...any) error {
 	return fmt.Errorf("s3 sink %q: "+format, append([]any{s.name}, args...)...)
 }
 
-func (s *Sink) ext() string {
-	ext := format.Ext(s.cfg.Format)
-	if s.cfg.Gzip {
-		ext += ".gz"
-	}
-	return ext
-}
-
 // objectKey renders the key for a result.
 func (s *Sink) objectKey(info sink.ResultInfo) (string, error) {
-	data := sink.NewNameData(info, s.name, s.ext())
 	var b bytes.Buffer
-	if err := s.key.Execute(&b, data); err != nil {
+	if err := s.key.Execute(&b, sink.NewNameData(info, s.name, s.out.Ext())); err != nil {
 		return "", fmt.Errorf("key template: %w", err)
 	}
 	key := s.cfg.Prefix + b.String()

@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -33,13 +32,8 @@ func (s *Sink) Open(ctx context.Context, info sink.ResultInfo) (sink.Writer, err
 		Bucket:      aws.String(s.cfg.Bucket),
 		Key:         aws.String(key),
 		Body:        pr,
-		ContentType: aws.String(format.ContentType(s.cfg.Format)),
+		ContentType: aws.String(s.out.ContentType()),
 		Metadata:    map[string]string{"spout-query": info.Query, "spout-run-id": info.RunID},
-	}
-	if s.cfg.Gzip {
-		// Not Content-Encoding: HTTP clients would unzip the object on download,
-		// and lake engines go by the .gz extension.
-		in.ContentType = aws.String("application/gzip")
 	}
 	if s.cfg.SSE != "" {
 		in.ServerSideEncryption = types.ServerSideEncryption(s.cfg.SSE)
@@ -61,12 +55,7 @@ func (s *Sink) Open(ctx context.Context, info sink.ResultInfo) (sink.Writer, err
 		}
 	}()
 
-	var out io.Writer = w.pipe
-	if s.cfg.Gzip {
-		w.gz = gzip.NewWriter(out)
-		out = w.gz
-	}
-	enc, err := format.New(s.cfg.Format, out, info.Columns)
+	enc, err := s.out.NewEncoder(w.pipe, info.Columns)
 	if err != nil {
 		w.Abort(ctx)
 		return nil, sink.Permanent(s.errorf("%w", err))
@@ -93,7 +82,6 @@ type writer struct {
 	s    *Sink
 	key  string
 	enc  format.Encoder
-	gz   *gzip.Writer
 	pw   *io.PipeWriter
 	pipe *pipeWriter
 
@@ -129,9 +117,6 @@ func (w *writer) Commit(ctx context.Context) error {
 	}
 	stop := context.AfterFunc(ctx, func() { w.pw.CloseWithError(ctx.Err()) })
 	err := w.enc.Close()
-	if err == nil && w.gz != nil {
-		err = w.gz.Close()
-	}
 	stop()
 	if err != nil {
 		if ctx.Err() != nil {

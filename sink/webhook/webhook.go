@@ -42,12 +42,10 @@ import (
 	"text/template"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/spoutdev/spout/sink"
 )
 
-func init() { sink.Register("webhook", Build) }
+func init() { sink.Register("webhook", sink.FactoryOf(New)) }
 
 // Formats.
 const (
@@ -105,16 +103,6 @@ type TemplateData struct {
 	Final    bool
 }
 
-// Build decodes a webhook sink's options from YAML and calls New. It is registered as
-// sink type "webhook".
-func Build(name string, node *yaml.Node) (sink.Sink, error) {
-	var cfg Config
-	if err := sink.DecodeConfig(name, node, &cfg); err != nil {
-		return nil, err
-	}
-	return New(name, cfg)
-}
-
 // Sink is a webhook sink.
 type Sink struct {
 	name     string
@@ -127,16 +115,9 @@ type Sink struct {
 	client   *http.Client
 }
 
-// New checks cfg, expands its ${VAR}s from the environment and returns the sink.
-func New(name string, cfg Config) (sink.Sink, error) {
-	s, err := newSink(name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func newSink(name string, cfg Config) (*Sink, error) {
+// New checks cfg, expands its ${VAR}s from the environment and returns the sink. It
+// is registered as sink type "webhook".
+func New(name string, cfg Config) (*Sink, error) {
 	fail := func(field string, err error) (*Sink, error) {
 		return nil, fmt.Errorf("webhook sink %q: %w", name, &sink.FieldError{Field: field, Err: err})
 	}
@@ -272,8 +253,7 @@ type writer struct {
 	s       *Sink
 	info    sink.ResultInfo
 	seq     int        // sequence number of the pending batch
-	pending []sink.Row // the batch to send next
-	held    bool       // pending holds a batch
+	pending []sink.Row // the batch to send next; nil until a Write holds one back
 	done    bool
 }
 
@@ -286,13 +266,13 @@ func (w *writer) Write(ctx context.Context, rows []sink.Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if w.held {
+	if w.pending != nil {
 		if err := w.s.send(ctx, w.info, w.seq, w.pending, false); err != nil {
 			return err
 		}
 		w.seq++
 	}
-	w.pending, w.held = rows, true
+	w.pending = rows
 	return nil
 }
 
@@ -301,7 +281,7 @@ func (w *writer) Commit(ctx context.Context) error {
 	if w.done {
 		return nil
 	}
-	if w.held || !w.s.cfg.SkipEmpty {
+	if w.pending != nil || !w.s.cfg.SkipEmpty {
 		if err := w.s.send(ctx, w.info, w.seq, w.pending, true); err != nil {
 			return err
 		}
