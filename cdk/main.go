@@ -9,6 +9,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 
@@ -73,12 +74,7 @@ func newRunnerStack(app awscdk.App, p *appProps) (*spoutcdk.QueryRunner, error) 
 		stackProps.Env = &awscdk.Environment{Account: jsii.String(p.Account), Region: jsii.String(p.Region)}
 	}
 	stack := awscdk.NewStack(app, jsii.String(p.StackName), stackProps)
-	keys := make([]string, 0, len(p.Tags))
-	for k := range p.Tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(p.Tags)) {
 		awscdk.Tags_Of(stack).Add(jsii.String(k), jsii.String(p.Tags[k]), nil)
 	}
 

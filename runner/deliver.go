@@ -20,7 +20,7 @@ func (r *run) openSinks(ctx context.Context, names []string, info sink.ResultInf
 	d := &delivery{log: log}
 	for _, name := range names {
 		res := SinkResult{Name: name}
-		w, err := r.sinks[name].Open(ctx, info)
+		w, err := r.prepared.sinks[name].Open(ctx, info)
 		if err != nil {
 			res.Status, res.Error = Failed, err.Error()
 			log.Error("opening sink failed", "sink", name, "error", err.Error())

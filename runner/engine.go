@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"runtime"
@@ -91,7 +92,7 @@ func newEngine(ctx context.Context, cfg *config.Config, plugins map[string]query
 	for _, c := range conns {
 		used[c.plugin] = true
 	}
-	for _, name := range sortedKeys(plugins) {
+	for _, name := range slices.Sorted(maps.Keys(plugins)) {
 		if used[name] {
 			opts = append(opts, query.WithPlugin(name, plugins[name]))
 		}
@@ -114,15 +115,6 @@ func newEngine(ctx context.Context, cfg *config.Config, plugins map[string]query
 	// behind another's thousands.
 	opts = append(opts, query.WithThreads(max(runtime.GOMAXPROCS(0), concurrency(cfg))))
 	return query.New(ctx, append(opts, extra...)...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // memberCounts says how many plain connections each aggregator of conns fans out over,

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -42,13 +43,8 @@ func (r *run) heartbeat(ctx context.Context, total int) (stop func()) {
 
 func (r *run) beat(start time.Time, total int) {
 	r.mu.Lock()
-	names := make([]string, 0, len(r.running))
-	for n := range r.running {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	running := make([]any, 0, len(names))
-	for _, n := range names {
+	running := make([]any, 0, len(r.running))
+	for _, n := range slices.Sorted(maps.Keys(r.running)) {
 		p := r.running[n]
 		running = append(running, map[string]any{
 			"query":      n,
@@ -63,11 +59,6 @@ func (r *run) beat(start time.Time, total int) {
 	for _, n := range prog.Rows {
 		fetched += n
 	}
-	failed := make([]string, 0, len(prog.Failed))
-	for c := range prog.Failed {
-		failed = append(failed, c)
-	}
-	slices.Sort(failed)
 	r.log.LogAttrs(context.Background(), slog.LevelInfo, "heartbeat",
 		slog.Int64("elapsed_ms", time.Since(start).Milliseconds()),
 		slog.Int64("queries_done", r.done.Load()),
@@ -78,6 +69,6 @@ func (r *run) beat(start time.Time, total int) {
 		slog.Int("scans_running", prog.Running),
 		slog.Int64("rows_fetched", fetched),
 		slog.Any("rows_fetched_by_connection", prog.Rows),
-		slog.String("connections_failing", strings.Join(failed, ",")),
+		slog.String("connections_failing", strings.Join(slices.Sorted(maps.Keys(prog.Failed)), ",")),
 	)
 }

@@ -77,7 +77,6 @@ func Run(ctx context.Context, cfg *config.Config, o Options) *Manifest {
 	if r.prepared != nil {
 		// The manifest goes out even when the queries could not run (discovery failed).
 		if len(r.cfg.Run.ManifestSinks) > 0 && r.m.Status != StatusInvalid {
-			r.m.summarize()
 			r.m.ManifestSinks = r.deliverManifest(ctx)
 		}
 		r.prepared.close()
@@ -117,9 +116,8 @@ type run struct {
 	log *slog.Logger
 	m   *Manifest
 
-	prepared *prepared // what validation built: the sinks, and the engine without discovery
-	eng      *query.Engine
-	sinks    map[string]sink.Sink
+	prepared *prepared         // what validation built: the sinks, and the engine without discovery
+	eng      *query.Engine     // the engine the queries run on: prepared's, or one over the discovered accounts
 	failed   map[string]string // discovered connections whose role could not be assumed
 	members  map[string]int    // aggregator → how many connections it fans out over
 
@@ -144,7 +142,7 @@ func (r *run) execute(ctx context.Context) {
 	for i, q := range selected {
 		names[i] = q.Name
 	}
-	r.log.Info("run started", "config", r.cfg.File, "queries", names, "schedule", r.o.Schedule, "concurrency", r.concurrency())
+	r.log.Info("run started", "config", r.cfg.File, "queries", names, "schedule", r.o.Schedule, "concurrency", concurrency(r.cfg))
 
 	// Validation builds the sinks and, without discovery, the engine the run uses.
 	p, err := prepare(ctx, r.cfg, r.o.Plugins, []query.Option{query.WithLogger(r.log)}, true)
@@ -153,7 +151,7 @@ func (r *run) execute(ctx context.Context) {
 		invalid(r.log, r.m, err)
 		return
 	}
-	r.sinks, r.eng = p.sinks, p.eng
+	r.eng = p.eng
 	r.members = memberCounts(staticConnections(r.cfg))
 
 	if r.cfg.Organization != nil {
@@ -165,14 +163,15 @@ func (r *run) execute(ctx context.Context) {
 			return
 		}
 		defer res.Close()
-		if len(res.Ready()) == 0 {
+		ready := res.Ready()
+		if len(ready) == 0 {
 			msg := "not run: no account of the organization can be queried (see accounts)"
 			r.m.Errors = append(r.m.Errors, "organization discovery found no account whose role can be assumed")
 			r.notRun(selected, msg)
 			return
 		}
 		res.Activate()
-		conns := append(accountConnections(res.Ready()), staticConnections(r.cfg)...)
+		conns := append(accountConnections(ready), staticConnections(r.cfg)...)
 		r.members = memberCounts(conns)
 		eng, err := newEngine(ctx, r.cfg, r.o.Plugins, conns, []query.Option{query.WithLogger(r.log)})
 		if err != nil {
@@ -229,15 +228,9 @@ func (r *run) discover(ctx context.Context) (*discovery.Result, error) {
 
 func (r *run) notRun(selected []*config.Query, msg string) {
 	for _, q := range selected {
-		res := QueryResult{Name: q.Name, Status: StatusFailed, Error: msg, Sinks: []SinkResult{}}
-		for _, s := range q.Sinks {
-			res.Sinks = append(res.Sinks, SinkResult{Name: s, Status: NotDelivered})
-		}
-		r.m.Queries = append(r.m.Queries, res)
+		r.m.Queries = append(r.m.Queries, QueryResult{Name: q.Name, Status: StatusFailed, Error: msg, Sinks: notDelivered(q.Sinks)})
 	}
 }
-
-func (r *run) concurrency() int { return concurrency(r.cfg) }
 
 // concurrency is how many queries run at once: run.concurrency, default CPUs × 2.
 func concurrency(cfg *config.Config) int {
@@ -251,7 +244,7 @@ func concurrency(cfg *config.Config) int {
 // results in selection order.
 func (r *run) runQueries(ctx context.Context, queries []*config.Query) []QueryResult {
 	results := make([]QueryResult, len(queries))
-	sem := make(chan struct{}, r.concurrency())
+	sem := make(chan struct{}, concurrency(r.cfg))
 	var wg sync.WaitGroup
 	for i, q := range queries {
 		wg.Add(1)
@@ -260,7 +253,7 @@ func (r *run) runQueries(ctx context.Context, queries []*config.Query) []QueryRe
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				results[i] = QueryResult{Name: q.Name, Status: StatusFailed, Error: "not run: " + ctx.Err().Error(), Sinks: notDelivered(q.Sinks, nil)}
+				results[i] = QueryResult{Name: q.Name, Status: StatusFailed, Error: "not run: " + ctx.Err().Error(), Sinks: notDelivered(q.Sinks)}
 				return
 			}
 			defer func() { <-sem }()
@@ -303,7 +296,10 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 
 	fail := func(err error) QueryResult {
 		res.Status, res.Error = StatusFailed, err.Error()
-		res.Sinks = notDelivered(q.Sinks, res.Sinks)
+		if len(res.Sinks) == 0 {
+			// Failed before the sinks were opened; once opened, abort has said what each got.
+			res.Sinks = notDelivered(q.Sinks)
+		}
 		return res
 	}
 	for _, conn := range accountRef.FindAllString(q.Text, -1) {
@@ -404,17 +400,11 @@ func queryErr(ctx context.Context, err error) error {
 	return err
 }
 
-func notDelivered(names []string, have []SinkResult) []SinkResult {
-	out := slices.Clone(have)
-	for _, n := range names {
-		if !slices.ContainsFunc(out, func(s SinkResult) bool { return s.Name == n }) {
-			out = append(out, SinkResult{Name: n, Status: NotDelivered})
-		}
-	}
-	for i := range out {
-		if out[i].Status == "" {
-			out[i].Status = NotDelivered
-		}
+// notDelivered gives each sink in names the outcome of a result that was never opened.
+func notDelivered(names []string) []SinkResult {
+	out := make([]SinkResult, len(names))
+	for i, n := range names {
+		out[i] = SinkResult{Name: n, Status: NotDelivered}
 	}
 	return out
 }
@@ -462,8 +452,7 @@ func (r *run) logQuery(log *slog.Logger, res QueryResult) {
 	attrs := []any{"status", res.Status, "rows", res.Rows, "duration_ms", res.DurationMS}
 	rowsBy := map[string]int64{}
 	errs := map[string]string{}
-	for _, conn := range slices.Sorted(maps.Keys(res.Connections)) {
-		c := res.Connections[conn]
+	for conn, c := range res.Connections {
 		rowsBy[conn] = c.RowsFetched
 		if c.Error != "" {
 			errs[conn] = c.Error

@@ -354,6 +354,47 @@ queries:
 	}
 }
 
+// A sink whose Write fails is aborted and dropped from the result's fan-out at once; the
+// other sinks still get the result.
+func TestWriteFailureDropsOnlyThatSink(t *testing.T) {
+	dir := t.TempDir()
+	h := newHook(t, http.StatusBadRequest) // final: not retried
+	cfg := parse(t, dir, `
+connections:
+  test: {plugin: test}
+sinks:
+  hook:
+    type: webhook
+    url: `+h.srv.URL+`
+    batch: {rows: 2}
+    retry: {attempts: 1}
+  files: {type: file, path: "`+dir+`/{{.Query}}.jsonl"}
+queries:
+  - {name: q, sinks: [hook, files], sql: select id from test_types}
+`, nil)
+	m, recs := runLog(t, cfg, runner.Options{})
+	if m.ExitCode != runner.ExitFailed || m.Queries[0].Status != runner.StatusOK {
+		t.Fatalf("exit %d, query %+v", m.ExitCode, m.Queries[0])
+	}
+	sinks := m.Queries[0].Sinks
+	if sinks[0].Status != runner.Failed || sinks[0].Rows != 0 || !strings.Contains(sinks[0].Error, "400") {
+		t.Errorf("hook = %+v, want failed with no rows", sinks[0])
+	}
+	// The second batch's Write sent the first and failed; nothing more reached the hook.
+	if n := len(h.received()); n != 1 {
+		t.Errorf("the hook got %d requests after its Write failed, want 1", n)
+	}
+	if sinks[1].Status != runner.Delivered || sinks[1].Rows != 10 {
+		t.Errorf("files = %+v: the other sink must still get the result", sinks[1])
+	}
+	if m.Sinks[0] != (runner.SinkSummary{Name: "hook", Failed: 1}) {
+		t.Errorf("summary = %+v", m.Sinks)
+	}
+	if e := byMsg(recs, "writing to sink failed"); len(e) != 1 || e[0]["sink"] != "hook" {
+		t.Errorf("write failure events = %v", e)
+	}
+}
+
 func TestSelectionAndInvalidSelection(t *testing.T) {
 	dir := t.TempDir()
 	cfg := parse(t, dir, `

@@ -113,8 +113,9 @@ func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.P
 		conns = append(standInConnections(cfg), conns...)
 	}
 	if !keepEngine || cfg.Organization != nil {
-		// An engine only for planning needs no query cache, and the plugin SDK keeps
-		// a cache's preallocated memory (tens of MB) after the engine is closed.
+		// An engine only for planning needs no query cache. With run.query_cache_mb set,
+		// the plugin SDK would preallocate that much per plugin and keep it after the
+		// engine is closed, beside the cache of the engine the run then starts.
 		opts = append(slices.Clone(opts), query.WithQueryCache(1))
 	}
 	eng, err := newEngine(ctx, cfg, plugins, conns, opts)

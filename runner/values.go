@@ -43,17 +43,18 @@ func sinkType(pg string) string {
 	return sink.TypeText
 }
 
-// sinkRow converts one row of engine values for cols (the sink types of sinkColumns).
+// sinkRow converts one row of engine values for cols (the sink types of sinkColumns). It
+// converts in place: Rows.Values gives every row a slice of its own, so a second one per
+// row would only be garbage.
 func sinkRow(cols []sink.Column, vals []any) (sink.Row, error) {
-	row := make(sink.Row, len(vals))
 	for i, v := range vals {
 		c, err := sinkValue(cols[i].Type, v)
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", cols[i].Name, err)
 		}
-		row[i] = c
+		vals[i] = c
 	}
-	return row, nil
+	return vals, nil
 }
 
 func sinkValue(typ string, v any) (any, error) {

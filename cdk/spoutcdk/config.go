@@ -2,6 +2,7 @@ package spoutcdk
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -80,7 +81,7 @@ func parseConfig(text string, env map[string]string, secrets map[string]SecretRe
 	if len(cfg.Schedules) == 0 {
 		return nil, propErrorf("Config", "no schedule groups: add a `schedules:` map (group: cron(...) or rate(...)); each group becomes one scheduled task")
 	}
-	for _, group := range sortedKeys(cfg.Schedules) {
+	for _, group := range slices.Sorted(maps.Keys(cfg.Schedules)) {
 		expr := strings.TrimSpace(cfg.Schedules[group])
 		if !groupPattern.MatchString(group) {
 			return nil, propErrorf("Config", "schedules.%s: group names may use letters, digits, '-' and '_' (at most 64)", group)
@@ -113,7 +114,7 @@ func parseConfig(text string, env map[string]string, secrets map[string]SecretRe
 		d.queryRoleName = cfg.Organization.RoleName
 	}
 
-	for _, name := range sortedKeys(cfg.Sinks) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Sinks)) {
 		sink := cfg.Sinks[name]
 		if sink.Type != "s3" {
 			continue
@@ -195,13 +196,4 @@ func expand(s string, env map[string]string) (string, error) {
 		return "", fmt.Errorf("${%s} must be set in Environment: the task role's s3 grant needs its value at synth time", missing[0])
 	}
 	return strings.TrimSpace(out), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

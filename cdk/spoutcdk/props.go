@@ -2,6 +2,7 @@ package spoutcdk
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -179,7 +180,7 @@ func (p QueryRunnerProps) validate() error {
 		return err
 	}
 	if _, ok := retentionDays[p.LogRetentionDays]; !ok {
-		return propErrorf("LogRetentionDays", "%d is not a CloudWatch Logs retention period; use one of %v", p.LogRetentionDays, sortedIntKeys(retentionDays))
+		return propErrorf("LogRetentionDays", "%d is not a CloudWatch Logs retention period; use one of %v", p.LogRetentionDays, slices.Sorted(maps.Keys(retentionDays)))
 	}
 
 	set := 0
@@ -210,12 +211,12 @@ func (p QueryRunnerProps) validate() error {
 		return err
 	}
 
-	for _, name := range sortedKeys(p.Environment) {
+	for _, name := range slices.Sorted(maps.Keys(p.Environment)) {
 		if err := validateEnvName("Environment", name); err != nil {
 			return err
 		}
 	}
-	for _, name := range sortedKeys(p.Secrets) {
+	for _, name := range slices.Sorted(maps.Keys(p.Secrets)) {
 		if err := validateEnvName("Secrets", name); err != nil {
 			return err
 		}
@@ -277,7 +278,7 @@ func steps(from, to, by int) []int {
 func validateFargateSize(cpu, memory int) error {
 	sizes, ok := fargateMemory[cpu]
 	if !ok {
-		return propErrorf("CPU", "%d is not a Fargate CPU value; use one of %v", cpu, sortedIntKeys(fargateMemory))
+		return propErrorf("CPU", "%d is not a Fargate CPU value; use one of %v", cpu, slices.Sorted(maps.Keys(fargateMemory)))
 	}
 	if slices.Contains(sizes, memory) {
 		return nil
@@ -287,13 +288,4 @@ func validateFargateSize(cpu, memory int) error {
 	}
 	return propErrorf("MemoryMiB", "%d is not a Fargate memory size for %d CPU; use %d..%d in steps of %d",
 		memory, cpu, sizes[0], sizes[len(sizes)-1], sizes[1]-sizes[0])
-}
-
-func sortedIntKeys[V any](m map[int]V) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

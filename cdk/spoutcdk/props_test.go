@@ -200,18 +200,26 @@ func TestWithDefaults(t *testing.T) {
 }
 
 func TestGoMemLimitLeavesRoomForTheSQLEngine(t *testing.T) {
+	// values dereferences env, so that a failure shows the values.
+	values := func(env map[string]*string) map[string]string {
+		out := map[string]string{}
+		for k, v := range env {
+			out[k] = *v
+		}
+		return out
+	}
 	for mib, want := range map[int]string{512: "358MiB", 1024: "716MiB", 3072: "2150MiB"} {
-		env := containerEnv(QueryRunnerProps{MemoryMiB: mib, Environment: map[string]string{"SPOUT_LOG_LEVEL": "info"}})
-		if got := env["GOMEMLIMIT"]; got == nil || *got != want || len(env) != 2 {
+		env := values(containerEnv(QueryRunnerProps{MemoryMiB: mib, Environment: map[string]string{"SPOUT_LOG_LEVEL": "info"}}))
+		if env["GOMEMLIMIT"] != want || len(env) != 2 {
 			t.Errorf("%d MiB: environment %v, want GOMEMLIMIT=%s and SPOUT_LOG_LEVEL", mib, env, want)
 		}
 	}
 	// The props' own setting wins, from Environment or from Secrets.
-	env := containerEnv(QueryRunnerProps{MemoryMiB: 512, Environment: map[string]string{"GOMEMLIMIT": "200MiB"}})
-	if got := env["GOMEMLIMIT"]; got == nil || *got != "200MiB" {
+	env := values(containerEnv(QueryRunnerProps{MemoryMiB: 512, Environment: map[string]string{"GOMEMLIMIT": "200MiB"}}))
+	if env["GOMEMLIMIT"] != "200MiB" {
 		t.Errorf("Environment's GOMEMLIMIT replaced: %v", env)
 	}
-	env = containerEnv(QueryRunnerProps{MemoryMiB: 512, Secrets: map[string]SecretRef{"GOMEMLIMIT": {Secret: "s"}}})
+	env = values(containerEnv(QueryRunnerProps{MemoryMiB: 512, Secrets: map[string]SecretRef{"GOMEMLIMIT": {Secret: "s"}}}))
 	if _, ok := env["GOMEMLIMIT"]; ok {
 		t.Errorf("GOMEMLIMIT set in plain environment although Secrets sets it (ECS refuses both): %v", env)
 	}

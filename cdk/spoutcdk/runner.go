@@ -6,6 +6,8 @@ package spoutcdk
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -278,7 +280,7 @@ func containerImage(c constructs.Construct, p QueryRunnerProps) awsecs.Container
 
 func containerSecrets(c constructs.Construct, refs map[string]SecretRef) map[string]awsecs.Secret {
 	secrets := map[string]awsecs.Secret{}
-	for _, name := range sortedKeys(refs) {
+	for _, name := range slices.Sorted(maps.Keys(refs)) {
 		ref := refs[name]
 		id := jsii.String("Secret" + name)
 		var secret awssecretsmanager.ISecret
@@ -406,6 +408,8 @@ const goMemLimitEnv = "GOMEMLIMIT"
 
 // goMemLimit leaves 30% of the task's memory to the SQL engine, goroutine stacks and the
 // binary's pages: the reference run peaks at about 370 MB of a 512 MB task with this.
+// spout run applies the same share to its cgroup's limit when GOMEMLIMIT is not set
+// (memoryLimitShare in cmd/spout/run.go).
 func goMemLimit(taskMiB int) string {
 	return fmt.Sprintf("%dMiB", taskMiB*7/10)
 }

@@ -50,8 +50,7 @@ func text(v any) string {
 }
 
 type tableWriter struct {
-	tw   *tabwriter.Writer
-	rows int
+	tw *tabwriter.Writer
 }
 
 func (t *tableWriter) header(cols []query.Column) error {
@@ -71,17 +70,11 @@ func (t *tableWriter) row(vals []any) error {
 	for i, v := range vals {
 		cells[i] = strings.ReplaceAll(text(v), "\n", " ")
 	}
-	t.rows++
 	_, err := fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
 	return err
 }
 
-func (t *tableWriter) flush() error {
-	if err := t.tw.Flush(); err != nil {
-		return err
-	}
-	return nil
-}
+func (t *tableWriter) flush() error { return t.tw.Flush() }
 
 type jsonWriter struct {
 	w     io.Writer

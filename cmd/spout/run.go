@@ -87,13 +87,15 @@ func (s stdoutWriter) Write(p []byte) (int, error) {
 
 // memoryLimitShare is the part of the container's memory the Go heap may grow to before
 // the collector works harder; the rest is for the SQL engine (C++ memory) and stacks.
+// The CDK app's GOMEMLIMIT default (cdk/spoutcdk, goMemLimit) is the same share.
 const memoryLimitShare = 0.7
 
 // setMemoryLimit gives the Go runtime a soft memory limit under the container's, unless
 // GOMEMLIMIT sets one. Without it the heap may double before a collection and take a
 // small task (512 MB on Fargate) past its limit. It returns the limit set, or 0.
 func setMemoryLimit() int64 {
-	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+	// The runtime reads GOMEMLIMIT itself ("off" too) and ignores it when empty.
+	if os.Getenv("GOMEMLIMIT") != "" {
 		return 0
 	}
 	limit := cgroupMemoryLimit(cgroupMemoryFiles)

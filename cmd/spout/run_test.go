@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -299,5 +300,26 @@ func TestCgroupMemoryLimit(t *testing.T) {
 		if got := cgroupMemoryLimit(tc.files); got != tc.want {
 			t.Errorf("cgroupMemoryLimit(%v) = %d, want %d", tc.files, got, tc.want)
 		}
+	}
+}
+
+func TestSetMemoryLimitDefersToGOMEMLIMIT(t *testing.T) {
+	limit := filepath.Join(t.TempDir(), "memory.max")
+	if err := os.WriteFile(limit, []byte("536870912\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, prev := cgroupMemoryFiles, debug.SetMemoryLimit(-1)
+	cgroupMemoryFiles = []string{limit}
+	t.Cleanup(func() { cgroupMemoryFiles = files; debug.SetMemoryLimit(prev) })
+
+	t.Setenv("GOMEMLIMIT", "200MiB")
+	if got := setMemoryLimit(); got != 0 || debug.SetMemoryLimit(-1) != prev {
+		t.Errorf("with GOMEMLIMIT set: limit %d set, want none", got)
+	}
+	// The runtime ignores an empty GOMEMLIMIT, so the container's limit applies.
+	t.Setenv("GOMEMLIMIT", "")
+	want := int64(512<<20) * 7 / 10
+	if got := setMemoryLimit(); got != want || debug.SetMemoryLimit(-1) != want {
+		t.Errorf("from a 512 MiB cgroup: set %d (runtime has %d), want %d", got, debug.SetMemoryLimit(-1), want)
 	}
 }

@@ -71,17 +71,14 @@ func validateFile(ctx context.Context, eng *query.Engine, file string) string {
 	if err == nil {
 		return ""
 	}
+	// A located error's own text starts with its LINE:COL.
 	var se *query.SQLError
 	var mq *query.MissingQualError
 	switch {
 	case errors.As(err, &se) && se.Line > 0:
-		msg := se.Message
-		if se.Hint != "" {
-			msg += " (" + se.Hint + ")"
-		}
-		return fmt.Sprintf("%s:%d:%d: %s", file, se.Line, se.Column, msg)
+		return file + ":" + se.Error()
 	case errors.As(err, &mq) && mq.Line > 0:
-		return fmt.Sprintf("%s:%d:%d: %s requires a qual on %s", file, mq.Line, mq.Column, mq.Table, strings.Join(mq.Columns, " and "))
+		return file + ":" + mq.Error()
 	}
 	return fmt.Sprintf("%s:1:1: %v", file, err)
 }

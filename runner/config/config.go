@@ -78,10 +78,9 @@ type Organization struct {
 	node
 }
 
-// Default organization settings.
+// The connections organization discovery creates. (The defaults of its other settings
+// are discovery.Options'.)
 const (
-	DefaultCredentialSource = "EcsContainer"
-	DefaultSessionName      = "spout"
 	// AggregatorName is the aggregator discovery creates over every account.
 	AggregatorName = "aws"
 	// AccountConnectionPrefix starts the name of every discovered account's connection.

@@ -71,8 +71,10 @@ run:
   memory_limit: 256MB
 `
 
-func TestParseFullConfig(t *testing.T) {
-	dir := t.TempDir()
+// parseFull parses full, with off.sql beside it and HOOK_URL set.
+func parseFull(t *testing.T) (dir string, cfg *config.Config) {
+	t.Helper()
+	dir = t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "off.sql"), []byte("select 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +82,11 @@ func TestParseFullConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, cfg
+}
+
+func TestParseFullConfig(t *testing.T) {
+	dir, cfg := parseFull(t)
 	var names []string
 	for _, c := range cfg.Connections {
 		names = append(names, c.Name)
@@ -115,14 +122,7 @@ func TestParseFullConfig(t *testing.T) {
 }
 
 func TestSQLPositionsMapToTheFile(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "off.sql"), []byte("select 1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse("spout.yaml", dir, []byte(full), env(map[string]string{"HOOK_URL": "x"}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg := parseFull(t)
 	for _, tc := range []struct {
 		query     string
 		line, col int
@@ -370,14 +370,7 @@ func TestLoadFromFileEnvAndInlineBase64(t *testing.T) {
 }
 
 func TestSelect(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "off.sql"), []byte("select 1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse("spout.yaml", dir, []byte(full), env(map[string]string{"HOOK_URL": "x"}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := parseFull(t)
 	names := func(qs []*config.Query) []string {
 		var out []string
 		for _, q := range qs {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -70,21 +71,12 @@ func withDoc(s obj, doc string) obj {
 // sinkSchema allows any registered type and, per type, exactly its options and the
 // common ones.
 func sinkSchema(types map[string]any, common any) obj {
-	names := make([]string, 0, len(types))
-	for n := range types {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(types))
 	commonProps := structSchema(reflect.TypeOf(common))["properties"].(obj)
 	var cases []any
 	for _, n := range names {
-		props := obj{}
-		for k, v := range commonProps {
-			props[k] = v
-		}
-		for k, v := range structSchema(reflect.TypeOf(types[n]))["properties"].(obj) {
-			props[k] = v
-		}
+		props := maps.Clone(commonProps)
+		maps.Copy(props, structSchema(reflect.TypeOf(types[n]))["properties"].(obj))
 		props["type"] = obj{"const": n}
 		cases = append(cases, obj{
 			"if":   obj{"properties": obj{"type": obj{"const": n}}},
