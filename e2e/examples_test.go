@@ -88,9 +88,7 @@ func checkTaggingPolicyExample(t *testing.T, path string) {
 		pgStrings(t, dsn, "select account_id || '/' || region || '/' || name from untagged_stacks"), want)
 
 	// The summary: one Slack message, one block per account.
-	hook.mu.Lock()
-	bodies := slices.Clone(hook.bodies)
-	hook.mu.Unlock()
+	bodies := hook.received()
 	if len(bodies) != 1 {
 		t.Fatalf("webhook got %d messages, want 1: %v", len(bodies), bodies)
 	}
@@ -145,7 +143,7 @@ func checkPublicBucketsExample(t *testing.T, path string) {
 	}
 	sort.Strings(want)
 	var got []string
-	for _, body := range hook.bodies {
+	for _, body := range hook.received() {
 		for _, b := range body["blocks"].([]any)[1:] {
 			got = append(got, b.(map[string]any)["text"].(map[string]any)["text"].(string))
 		}

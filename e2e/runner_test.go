@@ -88,17 +88,16 @@ func (w *webhookReceiver) rows(query string) (rows []map[string]any, final bool)
 	return rows, final
 }
 
-func (w *webhookReceiver) count() int {
+// received returns every body received so far.
+func (w *webhookReceiver) received() []map[string]any {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.bodies)
+	return slices.Clone(w.bodies)
 }
 
-// runConfig parses text and runs it, returning the manifest and the log lines.
-func runConfig(t *testing.T, text string, o runner.Options) (*runner.Manifest, []map[string]any) {
+// loadConfig writes text to path and loads it.
+func loadConfig(t *testing.T, path, text string) *config.Config {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "spout.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +105,13 @@ func runConfig(t *testing.T, text string, o runner.Options) (*runner.Manifest, [
 	if err != nil {
 		t.Fatal(err)
 	}
-	return runParsed(t, cfg, o)
+	return cfg
+}
+
+// runConfig parses text and runs it, returning the manifest and the log lines.
+func runConfig(t *testing.T, text string, o runner.Options) (*runner.Manifest, []map[string]any) {
+	t.Helper()
+	return runParsed(t, loadConfig(t, filepath.Join(t.TempDir(), "spout.yaml"), text), o)
 }
 
 func runParsed(t *testing.T, cfg *config.Config, o runner.Options) (*runner.Manifest, []map[string]any) {
@@ -388,8 +393,8 @@ run:
 	}
 	buckets, final := hook.rows("public_buckets")
 	sameList(t, "webhook public_buckets", keys(buckets, "account_id", "region", "name"), wantBuckets)
-	if !final || hook.count() < (len(wantStacks)+4)/5+(len(wantBuckets)+4)/5 {
-		t.Errorf("webhook: final %v, %d requests", final, hook.count())
+	if n := len(hook.received()); !final || n < (len(wantStacks)+4)/5+(len(wantBuckets)+4)/5 {
+		t.Errorf("webhook: final %v, %d requests", final, n)
 	}
 
 	// The log: a start and an end per query, with connections and errors; the manifest
@@ -463,14 +468,7 @@ queries:
     sinks: [out]
     sql: select nme from aws.aws_iam_role
 `
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path, os.LookupEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = runner.Validate(context.Background(), cfg, awsPlugins, slog.New(slog.DiscardHandler))
+	err := runner.Validate(context.Background(), loadConfig(t, path, text), awsPlugins, slog.New(slog.DiscardHandler))
 	var errs config.Errors
 	if !errors.As(err, &errs) || len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), path+":15:17: query typo: ") {
 		t.Fatalf("got %v, want only the typo, at 15:17", err)

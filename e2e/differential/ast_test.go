@@ -1,8 +1,8 @@
 package differential
 
 import (
+	"errors"
 	"sort"
-	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -26,14 +26,10 @@ func parseOne(sql string) (*pg.Node, error) {
 		return nil, err
 	}
 	if len(tree.Stmts) != 1 {
-		return nil, errString("not exactly one statement")
+		return nil, errors.New("not exactly one statement")
 	}
 	return tree.Stmts[0].Stmt, nil
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
 
 // queryTables lists the relations a query reads, CTE names excluded, sorted and unique.
 // Schema-qualified names keep their schema ("aws.aws_s3_bucket").
@@ -65,32 +61,6 @@ func queryTables(sql string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-// constValue reads a literal, looking through casts: int64, float64, string or bool.
-func constValue(n *pg.Node) (any, bool) {
-	if n == nil {
-		return nil, false
-	}
-	if tc := n.GetTypeCast(); tc != nil {
-		return constValue(tc.Arg)
-	}
-	c := n.GetAConst()
-	if c == nil || c.Isnull {
-		return nil, false
-	}
-	switch v := c.Val.(type) {
-	case *pg.A_Const_Ival:
-		return int64(v.Ival.Ival), true
-	case *pg.A_Const_Fval:
-		f, err := strconv.ParseFloat(v.Fval.Fval, 64)
-		return f, err == nil
-	case *pg.A_Const_Sval:
-		return v.Sval.Sval, true
-	case *pg.A_Const_Boolval:
-		return v.Boolval.Boolval, true
-	}
-	return nil, false
 }
 
 func funcName(fc *pg.FuncCall) string {

@@ -90,6 +90,3 @@ func fixClock(sql string) string {
 func isIdentByte(c byte) bool {
 	return c == '_' || c == '$' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
 }
-
-// readsClock reports whether the query reads the current time.
-func readsClock(sql string) bool { return fixClock(sql) != sql }

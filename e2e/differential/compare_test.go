@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/spoutdev/spout/internal/pgtree"
 	"github.com/spoutdev/spout/query"
 )
 
@@ -260,7 +262,7 @@ func orderedEqual(ctx context.Context, conn *pgx.Conn, top *pg.SelectStmt, pgRes
 	ncols := len(pgRes.cols)
 	var offset int64
 	if top.LimitOffset != nil {
-		v, ok := constValue(top.LimitOffset)
+		v, ok := pgtree.ConstValue(top.LimitOffset)
 		n, isInt := v.(int64)
 		if !ok || !isInt {
 			return strictOrder(pgRes, spRes, "ordered, strict (offset not constant)")
@@ -274,7 +276,7 @@ func orderedEqual(ctx context.Context, conn *pgx.Conn, top *pg.SelectStmt, pgRes
 	for i, s := range top.SortClause {
 		sb := s.GetSortBy()
 		idx[i] = -1
-		if v, ok := constValue(sb.Node); ok {
+		if v, ok := pgtree.ConstValue(sb.Node); ok {
 			if n, isInt := v.(int64); isInt && n >= 1 && int(n) <= ncols {
 				idx[i] = int(n) - 1
 			}

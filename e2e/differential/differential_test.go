@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -158,7 +159,7 @@ func TestDifferential(t *testing.T) {
 		}
 	}
 	t.Logf("fixture coverage: %d of %d compared answers have rows; %d of %d result columns of those are NULL on every row", withRows, compared, nullCols, allCols)
-	if os.Getenv("SPOUT_DIFF_VERBOSE") != "" {
+	if verbose {
 		t.Logf("empty answers: %s", strings.Join(empty, " "))
 	}
 	t.Logf("%d fixture tables (%d with queries), %d queries selected, %d rejected by Postgres, setup %s, total %s",
@@ -205,7 +206,7 @@ func TestDifferential(t *testing.T) {
 // writeReport writes every outcome, mismatches first, for reading by a person.
 func writeReport(t *testing.T, path string, outcomes []outcome) {
 	var b strings.Builder
-	sorted := append([]outcome(nil), outcomes...)
+	sorted := slices.Clone(outcomes)
 	rank := func(o outcome) int {
 		switch {
 		case o.pgErr != nil:

@@ -1,6 +1,7 @@
 package differential
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -409,7 +410,7 @@ func (g *generator) json(rc rowCtx, name string, seed uint64, row map[string]any
 // std canonicalises the raw sibling column the way the plugin does.
 func (g *generator) std(name, raw string) any {
 	var doc any
-	if err := jsonUnmarshalString(raw, &doc); err != nil {
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
 		return nil
 	}
 	switch d := doc.(type) {
@@ -530,8 +531,7 @@ func (g *generator) fromShape(s *shape, name string, seed uint64, depth int) any
 	}
 	if s.object || len(s.keys) > 0 {
 		o := obj{}
-		keys := append([]string(nil), s.order...)
-		for k, key := range keys {
+		for k, key := range s.order {
 			// Most keys are present; some rows lack a few, as AWS omits empty fields.
 			if depth > 0 && hash(seed, key)%7 == 0 {
 				continue

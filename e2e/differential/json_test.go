@@ -25,15 +25,6 @@ func (o obj) set(k string, v any) obj {
 	return append(o, kv{k, v})
 }
 
-func (o obj) get(k string) (any, bool) {
-	for _, x := range o {
-		if x.k == k {
-			return x.v, true
-		}
-	}
-	return nil, false
-}
-
 func (o obj) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
@@ -68,5 +59,3 @@ func jsonText(v any) any {
 	}
 	return string(b)
 }
-
-func jsonUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -2,6 +2,7 @@ package differential
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,21 +115,15 @@ func (s *shape) at(path []step) *shape {
 }
 
 func (s *shape) addStr(v string) {
-	for _, x := range s.strs {
-		if x == v {
-			return
-		}
+	if !slices.Contains(s.strs, v) {
+		s.strs = append(s.strs, v)
 	}
-	s.strs = append(s.strs, v)
 }
 
 func (s *shape) addNum(v float64) {
-	for _, x := range s.nums {
-		if x == v {
-			return
-		}
+	if !slices.Contains(s.nums, v) {
+		s.nums = append(s.nums, v)
 	}
-	s.nums = append(s.nums, v)
 }
 
 // merge records a JSON literal the path is compared with (@>, = '"x"'::jsonb).
@@ -188,21 +183,15 @@ func (f *facts) shapeOf(k colKey) *shape {
 }
 
 func (f *facts) addStr(k colKey, v string) {
-	for _, x := range f.strs[k] {
-		if x == v {
-			return
-		}
+	if !slices.Contains(f.strs[k], v) {
+		f.strs[k] = append(f.strs[k], v)
 	}
-	f.strs[k] = append(f.strs[k], v)
 }
 
 func (f *facts) addNum(k colKey, v float64) {
-	for _, x := range f.nums[k] {
-		if x == v {
-			return
-		}
+	if !slices.Contains(f.nums[k], v) {
+		f.nums[k] = append(f.nums[k], v)
 	}
-	f.nums[k] = append(f.nums[k], v)
 }
 
 // miner reads one query.
@@ -415,7 +404,7 @@ func (m *miner) paths(n *pg.Node) []ref {
 		switch opName(e) {
 		case "->", "->>":
 			st := step{kind: stepAnyKey}
-			if v, ok := constValue(e.Rexpr); ok {
+			if v, ok := pgtree.ConstValue(e.Rexpr); ok {
 				switch k := v.(type) {
 				case string:
 					st = step{kind: stepKey, key: k}
@@ -457,7 +446,7 @@ func (m *miner) paths(n *pg.Node) []ref {
 			var out []ref
 			for _, r := range m.paths(fc.Args[0]) {
 				for _, a := range fc.Args[1:] {
-					v, _ := constValue(a)
+					v, _ := pgtree.ConstValue(a)
 					k, ok := v.(string)
 					if !ok {
 						r = r.with(step{kind: stepAnyKey})
@@ -486,7 +475,7 @@ func textArray(n *pg.Node) ([]string, bool) {
 	if arr := n.GetAArrayExpr(); arr != nil {
 		var out []string
 		for _, el := range arr.Elements {
-			v, ok := constValue(el)
+			v, ok := pgtree.ConstValue(el)
 			s, isStr := v.(string)
 			if !ok || !isStr {
 				return nil, false
@@ -498,7 +487,7 @@ func textArray(n *pg.Node) ([]string, bool) {
 	if tc := n.GetTypeCast(); tc != nil {
 		return textArray(tc.Arg)
 	}
-	v, ok := constValue(n)
+	v, ok := pgtree.ConstValue(n)
 	s, isStr := v.(string)
 	if !ok || !isStr {
 		return nil, false
@@ -553,7 +542,7 @@ func (m *miner) learn(n *pg.Node) {
 		case op == "?" || op == "?|" || op == "?&":
 			var keys []string
 			if op == "?" {
-				if v, ok := constValue(e.Rexpr); ok {
+				if v, ok := pgtree.ConstValue(e.Rexpr); ok {
 					if s, ok := v.(string); ok {
 						keys = []string{s}
 					}
@@ -580,7 +569,7 @@ func (m *miner) learn(n *pg.Node) {
 			if op == "<@" {
 				l, r = r, l
 			}
-			v, ok := constValue(r)
+			v, ok := pgtree.ConstValue(r)
 			s, isStr := v.(string)
 			var lit any
 			if !ok || !isStr || json.Unmarshal([]byte(s), &lit) != nil {
@@ -592,16 +581,16 @@ func (m *miner) learn(n *pg.Node) {
 		case e.Kind == pg.A_Expr_Kind_AEXPR_IN:
 			var lits []any
 			for _, item := range e.Rexpr.GetList().GetItems() {
-				if v, ok := constValue(item); ok {
+				if v, ok := pgtree.ConstValue(item); ok {
 					lits = append(lits, v)
 				}
 			}
 			m.literal(e.Lexpr, lits, false)
 		case comparisons[op] || e.Kind == pg.A_Expr_Kind_AEXPR_LIKE || e.Kind == pg.A_Expr_Kind_AEXPR_ILIKE:
 			like := strings.Contains(op, "~~") || e.Kind == pg.A_Expr_Kind_AEXPR_LIKE || e.Kind == pg.A_Expr_Kind_AEXPR_ILIKE
-			if v, ok := constValue(e.Rexpr); ok {
+			if v, ok := pgtree.ConstValue(e.Rexpr); ok {
 				m.literal(e.Lexpr, []any{v}, like)
-			} else if v, ok := constValue(e.Lexpr); ok {
+			} else if v, ok := pgtree.ConstValue(e.Lexpr); ok {
 				m.literal(e.Rexpr, []any{v}, like)
 			} else if op == "=" && e.Lexpr.GetColumnRef() != nil && e.Rexpr.GetColumnRef() != nil {
 				for _, a := range m.columns(e.Lexpr.GetColumnRef()) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spoutdev/spout/internal/pgtest"
@@ -44,13 +46,8 @@ func TestMismatchReproductions(t *testing.T) {
 }
 
 func sameAnswer(a, b *result) bool {
-	if len(a.cols) != len(b.cols) || len(a.rows) != len(b.rows) {
+	if !slices.Equal(a.cols, b.cols) || len(a.rows) != len(b.rows) {
 		return false
-	}
-	for i := range a.cols {
-		if a.cols[i] != b.cols[i] {
-			return false
-		}
 	}
 	for i := range a.rows {
 		if rowKey(a.rows[i]) != rowKey(b.rows[i]) {
@@ -64,23 +61,9 @@ func describe(r *result, err error) string {
 	if err != nil {
 		return "ERROR " + firstLineOf(err.Error())
 	}
-	s := ""
-	for i, row := range r.rows {
-		if i > 0 {
-			s += "; "
-		}
-		s += rowKey(row)
+	var rows []string
+	for _, row := range r.rows {
+		rows = append(rows, rowKey(row))
 	}
-	return "[" + joinCols(r.cols) + "] " + s
-}
-
-func joinCols(c []string) string {
-	out := ""
-	for i, x := range c {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
+	return "[" + strings.Join(r.cols, ", ") + "] " + strings.Join(rows, "; ")
 }

@@ -18,7 +18,6 @@ var listAggregates = map[string]bool{"array_agg": true, "json_agg": true, "jsonb
 
 type unorderedAgg struct {
 	sep string // string_agg's separator; "" for arrays
-	str bool
 }
 
 func unorderedAggregate(n *pg.Node) (unorderedAgg, bool) {
@@ -33,12 +32,12 @@ func unorderedAggregate(n *pg.Node) (unorderedAgg, bool) {
 		if len(fc.Args) != 2 {
 			return unorderedAgg{}, false
 		}
-		v, ok := constValue(fc.Args[1])
+		v, ok := pgtree.ConstValue(fc.Args[1])
 		sep, isStr := v.(string)
 		if !ok || !isStr || sep == "" {
 			return unorderedAgg{}, false
 		}
-		return unorderedAgg{sep: sep, str: true}, true
+		return unorderedAgg{sep: sep}, true
 	}
 	return unorderedAgg{}, true
 }
@@ -88,7 +87,7 @@ func unorderedColumns(sql string, cols []string) map[int]unorderedAgg {
 				out[i] = a
 			} else if cr := rt.Val.GetColumnRef(); cr != nil {
 				f := columnRefFields(cr)
-				if a, ok := byName[f[len(f)-1]]; ok && len(f) > 0 {
+				if a, ok := byName[f[len(f)-1]]; ok {
 					out[i] = a
 				}
 			}
@@ -116,7 +115,7 @@ func sortUnordered(res *result, cols map[int]unorderedAgg) {
 				sort.SliceStable(s, func(x, y int) bool { return key(s[x]) < key(s[y]) })
 				row[i] = s
 			case string:
-				if a.str {
+				if a.sep != "" {
 					parts := strings.Split(v, a.sep)
 					sort.Strings(parts)
 					row[i] = strings.Join(parts, a.sep)

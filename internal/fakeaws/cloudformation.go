@@ -14,9 +14,15 @@ var cloudFormationActions = map[string]handlerFunc{
 	"DescribeStackResources": (*Server).describeStackResources,
 }
 
-// cfnPageSize is CloudFormation's fixed page size for ListStacks and
-// DescribeStacks (neither takes a page-size parameter).
-const cfnPageSize = 100
+// cfnPage applies CloudFormation's NextToken pagination with its fixed page
+// size of 100 (ListStacks and DescribeStacks take no page-size parameter).
+func cfnPage(c *call, n int) (start, end int, next string, err error) {
+	start, end, next, err = paginate(n, c.form.Get("NextToken"), 100)
+	if err != nil {
+		return 0, 0, "", errorf(http.StatusBadRequest, "ValidationError", "Invalid NextToken")
+	}
+	return start, end, next, nil
+}
 
 type cfnDrift struct {
 	StackDriftStatus string
@@ -46,9 +52,9 @@ func (s *Server) listStacks(c *call) (any, error) {
 			stacks = append(stacks, st)
 		}
 	}
-	start, end, next, err := paginate(len(stacks), c.form.Get("NextToken"), cfnPageSize)
+	start, end, next, err := cfnPage(c, len(stacks))
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "ValidationError", "Invalid NextToken")
+		return nil, err
 	}
 	out := listStacksResult{NextToken: next}
 	for _, st := range stacks[start:end] {
@@ -134,9 +140,9 @@ func (s *Server) describeStacks(c *call) (any, error) {
 		return describeStacksResult{Stacks: []cfnStack{stackXML(st)}}, nil
 	}
 	stacks := s.inv.stacks[scope{c.account, c.region}]
-	start, end, next, err := paginate(len(stacks), c.form.Get("NextToken"), cfnPageSize)
+	start, end, next, err := cfnPage(c, len(stacks))
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "ValidationError", "Invalid NextToken")
+		return nil, err
 	}
 	out := describeStacksResult{NextToken: next}
 	for _, st := range stacks[start:end] {

@@ -34,17 +34,12 @@ func TestCloudFormationStacks(t *testing.T) {
 
 	p := cloudformation.NewListStacksPaginator(client, &cloudformation.ListStacksInput{})
 	var summaries []types.StackSummary
-	pages := 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
+	pages := allPages(t, p.HasMorePages, p.NextPage)
+	for _, out := range pages {
 		summaries = append(summaries, out.StackSummaries...)
 	}
-	if len(summaries) != len(want) || pages != (len(want)+99)/100 {
-		t.Fatalf("listed %d stacks in %d pages, want %d", len(summaries), pages, len(want))
+	if len(summaries) != len(want) || len(pages) != (len(want)+99)/100 {
+		t.Fatalf("listed %d stacks in %d pages, want %d", len(summaries), len(pages), len(want))
 	}
 
 	for _, sum := range summaries[:20] {
@@ -81,11 +76,7 @@ func TestCloudFormationStacks(t *testing.T) {
 	// DescribeStacks without a name lists every stack, paginated.
 	dp := cloudformation.NewDescribeStacksPaginator(client, &cloudformation.DescribeStacksInput{})
 	n := 0
-	for dp.HasMorePages() {
-		out, err := dp.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, out := range allPages(t, dp.HasMorePages, dp.NextPage) {
 		n += len(out.Stacks)
 	}
 	if n != len(want) {

@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path"
 	"slices"
 	"strconv"
@@ -139,25 +138,12 @@ type describeInstancesResponse struct {
 
 func (s *Server) describeInstances(c *call) (any, error) {
 	ids := indexedList(c.form, "InstanceId")
-	size, err := ec2PageSize(c.form)
-	if err != nil {
-		return nil, err
-	}
 	if len(ids) > 0 && c.form.Get("MaxResults") != "" {
 		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
 	}
-	all := s.inv.instances[scope{c.account, c.region}]
-	if len(ids) > 0 {
-		// A get by id, as the plugin's Get config does: look the ids up
-		// instead of scanning the scope.
-		all = nil
-		for _, id := range ids {
-			in, err := s.findInstance(c, id)
-			if err != nil {
-				return nil, err
-			}
-			all = append(all, in)
-		}
+	all, err := s.instancesFor(c, ids)
+	if err != nil {
+		return nil, err
 	}
 
 	filters := ec2Filters(c.form)
@@ -174,9 +160,9 @@ func (s *Server) describeInstances(c *call) (any, error) {
 		}
 		matched = append(matched, in)
 	}
-	start, end, next, err := paginate(len(matched), c.form.Get("NextToken"), size)
+	start, end, next, err := ec2Page(c, len(matched))
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "%v", err)
+		return nil, err
 	}
 	out := &describeInstancesResponse{NextToken: next}
 	for _, in := range matched[start:end] {
@@ -339,18 +325,40 @@ func checkIDs(ids []string, prefix, code string, exists func(string) bool) error
 	return nil
 }
 
-// ec2PageSize validates MaxResults as EC2 does (5 to 1000) and defaults to
-// 1000.
-func ec2PageSize(form url.Values) (int, error) {
-	n, err := intParam(form, "MaxResults", 1000)
+// ec2Page applies EC2's NextToken/MaxResults pagination: MaxResults is 5 to
+// 1000 and defaults to 1000.
+func ec2Page(c *call, n int) (start, end int, next string, err error) {
+	size, err := intParam(c.form, "MaxResults", 1000)
 	if err != nil {
-		return 0, errorf(http.StatusBadRequest, "InvalidParameterValue", "%v", err)
+		return 0, 0, "", errorf(http.StatusBadRequest, "InvalidParameterValue", "%v", err)
 	}
-	if n < 5 || n > 1000 {
-		return 0, errorf(http.StatusBadRequest, "InvalidParameterValue",
-			"Value ( %d ) for parameter maxResults is invalid. Expecting a value greater than 5.", n)
+	if size < 5 || size > 1000 {
+		return 0, 0, "", errorf(http.StatusBadRequest, "InvalidParameterValue",
+			"Value ( %d ) for parameter maxResults is invalid. Expecting a value greater than 5.", size)
 	}
-	return n, nil
+	start, end, next, err = paginate(n, c.form.Get("NextToken"), size)
+	if err != nil {
+		return 0, 0, "", errorf(http.StatusBadRequest, "InvalidParameterValue", "%v", err)
+	}
+	return start, end, next, nil
+}
+
+// instancesFor is the instances named by ids, or every instance in the
+// caller's account and region if there are none. Named instances are looked
+// up, not scanned for, as the plugin's Get config expects.
+func (s *Server) instancesFor(c *call, ids []string) ([]*Instance, error) {
+	if len(ids) == 0 {
+		return s.inv.instances[scope{c.account, c.region}], nil
+	}
+	var out []*Instance
+	for _, id := range ids {
+		in, err := s.findInstance(c, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, nil
 }
 
 // findInstance looks an instance up in the caller's account and region.
@@ -452,29 +460,17 @@ type describeInstanceStatusResponse struct {
 func (s *Server) describeInstanceStatus(c *call) (any, error) {
 	ids := indexedList(c.form, "InstanceId")
 	includeAll, _ := strconv.ParseBool(c.form.Get("IncludeAllInstances"))
-	size, err := ec2PageSize(c.form)
+	matched, err := s.instancesFor(c, ids)
 	if err != nil {
 		return nil, err
-	}
-	var matched []*Instance
-	if len(ids) > 0 {
-		for _, id := range ids {
-			in, err := s.findInstance(c, id)
-			if err != nil {
-				return nil, err
-			}
-			matched = append(matched, in)
-		}
-	} else {
-		matched = s.inv.instances[scope{c.account, c.region}]
 	}
 	// Without IncludeAllInstances EC2 reports running instances only.
 	if !includeAll {
 		matched = slices.DeleteFunc(slices.Clone(matched), func(in *Instance) bool { return in.State != "running" })
 	}
-	start, end, next, err := paginate(len(matched), c.form.Get("NextToken"), size)
+	start, end, next, err := ec2Page(c, len(matched))
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "%v", err)
+		return nil, err
 	}
 	out := &describeInstanceStatusResponse{NextToken: next}
 	for _, in := range matched[start:end] {
@@ -556,10 +552,6 @@ type describeSecurityGroupsResponse struct {
 func (s *Server) describeSecurityGroups(c *call) (any, error) {
 	ids := indexedList(c.form, "GroupId")
 	names := indexedList(c.form, "GroupName")
-	size, err := ec2PageSize(c.form)
-	if err != nil {
-		return nil, err
-	}
 	all := s.inv.sgs[scope{c.account, c.region}]
 	if err := checkIDs(ids, "sg-", "InvalidGroup", func(id string) bool {
 		return slices.ContainsFunc(all, func(g *SecurityGroup) bool { return g.ID == id })
@@ -586,9 +578,9 @@ func (s *Server) describeSecurityGroups(c *call) (any, error) {
 			matched = append(matched, g)
 		}
 	}
-	start, end, next, err := paginate(len(matched), c.form.Get("NextToken"), size)
+	start, end, next, err := ec2Page(c, len(matched))
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "%v", err)
+		return nil, err
 	}
 	out := &describeSecurityGroupsResponse{NextToken: next}
 	for _, g := range matched[start:end] {
@@ -630,10 +622,6 @@ type describeVpcsResponse struct {
 
 func (s *Server) describeVpcs(c *call) (any, error) {
 	ids := indexedList(c.form, "VpcId")
-	size, err := ec2PageSize(c.form)
-	if err != nil {
-		return nil, err
-	}
 	all := s.inv.vpcs[scope{c.account, c.region}]
 	if err := checkIDs(ids, "vpc-", "InvalidVpcID", func(id string) bool {
 		return slices.ContainsFunc(all, func(v *Vpc) bool { return v.ID == id })
@@ -661,9 +649,9 @@ func (s *Server) describeVpcs(c *call) (any, error) {
 			matched = append(matched, v)
 		}
 	}
-	start, end, next, err := paginate(len(matched), c.form.Get("NextToken"), size)
+	start, end, next, err := ec2Page(c, len(matched))
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "%v", err)
+		return nil, err
 	}
 	out := &describeVpcsResponse{NextToken: next}
 	for _, v := range matched[start:end] {

@@ -60,13 +60,9 @@ func TestDescribeInstancesPaginatesAndFilters(t *testing.T) {
 
 	// The plugin's listing: MaxResults with the SDK paginator.
 	p := ec2.NewDescribeInstancesPaginator(client, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(50)})
-	seen, pages := map[string]bool{}, 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
+	seen := map[string]bool{}
+	pages := allPages(t, p.HasMorePages, p.NextPage)
+	for _, out := range pages {
 		for _, r := range out.Reservations {
 			for _, in := range r.Instances {
 				want, ok := byID[aws.ToString(in.InstanceId)]
@@ -93,8 +89,8 @@ func TestDescribeInstancesPaginatesAndFilters(t *testing.T) {
 			}
 		}
 	}
-	if len(seen) != 200 || pages != 4 {
-		t.Fatalf("listed %d instances in %d pages, want 200 in 4", len(seen), pages)
+	if len(seen) != 200 || len(pages) != 4 {
+		t.Fatalf("listed %d instances in %d pages, want 200 in 4", len(seen), len(pages))
 	}
 
 	tests := []struct {
@@ -193,11 +189,7 @@ func TestDescribeSecurityGroupsAndVpcs(t *testing.T) {
 
 	p := ec2.NewDescribeSecurityGroupsPaginator(client, &ec2.DescribeSecurityGroupsInput{MaxResults: aws.Int32(5)})
 	var names []string
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, out := range allPages(t, p.HasMorePages, p.NextPage) {
 		for _, g := range out.SecurityGroups {
 			names = append(names, aws.ToString(g.GroupName))
 			if aws.ToString(g.VpcId) != vpc.ID {

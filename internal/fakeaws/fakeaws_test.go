@@ -78,6 +78,21 @@ func s3Client(c aws.Config) *s3.Client {
 	return s3.NewFromConfig(c, func(o *s3.Options) { o.UsePathStyle = true })
 }
 
+// allPages drains an SDK paginator (pass its HasMorePages and NextPage),
+// failing the test on the first error.
+func allPages[Out, Opts any](t *testing.T, more func() bool, next func(context.Context, ...func(*Opts)) (Out, error)) []Out {
+	t.Helper()
+	var pages []Out
+	for more() {
+		out, err := next(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, out)
+	}
+	return pages
+}
+
 // apiError asserts err is an AWS API error with code (and HTTP status if
 // non-zero).
 func apiError(t *testing.T, err error, code string, status int) {
@@ -247,11 +262,7 @@ func TestThrottlingIsRecoveredBySDKRetries(t *testing.T) {
 		ec := ec2.NewFromConfig(c)
 		p := ec2.NewDescribeInstancesPaginator(ec, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
 		var n int
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, out := range allPages(t, p.HasMorePages, p.NextPage) {
 			for _, r := range out.Reservations {
 				n += len(r.Instances)
 			}
@@ -338,6 +349,7 @@ func pluginConfig(t *testing.T, endpoint, region string, maxRetries int) aws.Con
 	t.Helper()
 	//lint:ignore SA1019 the plugin uses the deprecated resolver; this reproduces it.
 	resolver := aws.EndpointResolverWithOptionsFunc(func(service, region string, options ...any) (aws.Endpoint, error) {
+		//lint:ignore SA1019 as above.
 		return aws.Endpoint{PartitionID: "aws", URL: endpoint, SigningRegion: region}, nil
 	})
 	//lint:ignore SA1019 as above.
@@ -432,11 +444,7 @@ func TestPluginStartupPath(t *testing.T) {
 	srv.ResetRequests()
 	p := cloudformation.NewListStacksPaginator(cloudformation.NewFromConfig(pluginConfig(t, url, "eu-west-1", 9)), &cloudformation.ListStacksInput{})
 	n := 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, out := range allPages(t, p.HasMorePages, p.NextPage) {
 		n += len(out.StackSummaries)
 	}
 	wantStacks := 0

@@ -35,11 +35,7 @@ func TestIAMRoles(t *testing.T) {
 
 		p := iam.NewListRolesPaginator(client, &iam.ListRolesInput{MaxItems: aws.Int32(3)})
 		var roles []types.Role
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, out := range allPages(t, p.HasMorePages, p.NextPage) {
 			roles = append(roles, out.Roles...)
 		}
 		if len(roles) != len(want) || len(roles) < 2 {
@@ -137,11 +133,7 @@ func TestIAMUsersPoliciesSummaryAliases(t *testing.T) {
 	for scope, want := range map[types.PolicyScopeType]int{types.PolicyScopeTypeLocal: 2, types.PolicyScopeTypeAws: 4, types.PolicyScopeTypeAll: 6} {
 		p := iam.NewListPoliciesPaginator(client, &iam.ListPoliciesInput{Scope: scope, MaxItems: aws.Int32(1)})
 		n := 0
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, out := range allPages(t, p.HasMorePages, p.NextPage) {
 			n += len(out.Policies)
 		}
 		if n != want {

@@ -19,13 +19,8 @@ func TestOrganizations(t *testing.T) {
 
 	p := organizations.NewListAccountsPaginator(client, &organizations.ListAccountsInput{MaxResults: aws.Int32(2)})
 	var ids []string
-	pages := 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
+	pages := allPages(t, p.HasMorePages, p.NextPage)
+	for _, out := range pages {
 		for _, a := range out.Accounts {
 			if a.Status != "ACTIVE" || a.JoinedTimestamp == nil || aws.ToString(a.Email) == "" {
 				t.Errorf("account %+v", a)
@@ -33,8 +28,8 @@ func TestOrganizations(t *testing.T) {
 			ids = append(ids, aws.ToString(a.Id))
 		}
 	}
-	if !slices.Equal(ids, []string{mgmt, member2, member3}) || pages != 2 {
-		t.Fatalf("accounts = %v in %d pages", ids, pages)
+	if !slices.Equal(ids, []string{mgmt, member2, member3}) || len(pages) != 2 {
+		t.Fatalf("accounts = %v in %d pages", ids, len(pages))
 	}
 
 	org, err := client.DescribeOrganization(ctx, nil)

@@ -169,7 +169,9 @@ func TestS3WritesAndObjects(t *testing.T) {
 	client := s3Client(cfg(srv.AccountURL(member2), "eu-west-1", 3))
 	bucket := aws.String("spout-results")
 
-	_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{
+	// Signed for us-east-1, as through S3's global endpoint: the bucket's region can only
+	// come from the LocationConstraint.
+	_, err := s3Client(cfg(srv.AccountURL(member2), "us-east-1", 3)).CreateBucket(ctx, &s3.CreateBucketInput{
 		Bucket:                    bucket,
 		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraintEuWest1},
 	})

@@ -1,7 +1,9 @@
-// Package pgtree walks pg_query_go parse trees.
+// Package pgtree walks pg_query_go parse trees and reads their literals.
 package pgtree
 
 import (
+	"strconv"
+
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -80,4 +82,33 @@ func WalkSelects(root *pg.Node, fn func(s *pg.SelectStmt) bool) {
 // WalkBelow visits every *pg.Node inside m (a SelectStmt, say), as Walk does.
 func WalkBelow(m protoreflect.ProtoMessage, fn func(n *pg.Node) bool) {
 	walk(m.ProtoReflect(), fn)
+}
+
+// ConstValue reads a literal, looking through casts: integers as int64 (including those too
+// big for the parser's int32, which it hands over as text), other numbers as float64,
+// strings and typed strings ('2024-01-01'::timestamptz) as string, booleans as bool. It
+// reports false for NULL and for anything that is not a literal.
+func ConstValue(n *pg.Node) (any, bool) {
+	if tc := n.GetTypeCast(); tc != nil {
+		return ConstValue(tc.Arg)
+	}
+	c := n.GetAConst()
+	if c == nil || c.Isnull {
+		return nil, false
+	}
+	switch v := c.Val.(type) {
+	case *pg.A_Const_Ival:
+		return int64(v.Ival.Ival), true
+	case *pg.A_Const_Fval:
+		if i, err := strconv.ParseInt(v.Fval.Fval, 10, 64); err == nil {
+			return i, true
+		}
+		f, err := strconv.ParseFloat(v.Fval.Fval, 64)
+		return f, err == nil
+	case *pg.A_Const_Sval:
+		return v.Sval.Sval, true
+	case *pg.A_Const_Boolval:
+		return v.Boolval.Boolval, true
+	}
+	return nil, false
 }

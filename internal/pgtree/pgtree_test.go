@@ -60,3 +60,30 @@ func TestWalkSkipsChildrenWhenTold(t *testing.T) {
 		t.Errorf("WalkBelow saw %d column refs, want 3", below)
 	}
 }
+
+func TestConstValue(t *testing.T) {
+	tests := []struct {
+		expr string
+		want any
+		ok   bool
+	}{
+		{"42", int64(42), true},
+		{"10000000000", int64(10000000000), true}, // beyond int32: the parser gives text
+		{"1.5", 1.5, true},
+		{"'x'", "x", true},
+		{"'2024-01-01'::timestamptz", "2024-01-01", true},
+		{"true", true, true},
+		{"null", nil, false},
+		{"a", nil, false},
+	}
+	for _, tt := range tests {
+		root := parse(t, "select "+tt.expr)
+		got, ok := ConstValue(root.GetSelectStmt().TargetList[0].GetResTarget().Val)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("ConstValue(%s) = %#v, %v; want %#v, %v", tt.expr, got, ok, tt.want, tt.ok)
+		}
+	}
+	if v, ok := ConstValue(nil); v != nil || ok {
+		t.Errorf("ConstValue(nil) = %#v, %v; want nil, false", v, ok)
+	}
+}
