@@ -126,7 +126,7 @@ func intervalUnit(tc *pg.TypeCast) {
 	if !typeNameIs(tc.TypeName, "interval") || len(tc.TypeName.Typmods) == 0 {
 		return
 	}
-	mask, ok := constValue(tc.TypeName.Typmods[0])
+	mask, ok := pgtree.ConstValue(tc.TypeName.Typmods[0])
 	m, isInt := mask.(int64)
 	unit := intervalUnits[m]
 	if !ok || !isInt || unit == "" {
@@ -300,7 +300,7 @@ func (r *rewriter) funcCall(n *pg.Node, fc *pg.FuncCall) {
 	case (name == "jsonb_extract_path" || name == "json_extract_path" || name == "jsonb_extract_path_text" || name == "json_extract_path_text") && len(fc.Args) >= 2:
 		var keys []string
 		for _, a := range fc.Args[1:] {
-			v, ok := constValue(a)
+			v, ok := pgtree.ConstValue(a)
 			k, isStr := v.(string)
 			if !ok || !isStr {
 				return
@@ -488,7 +488,7 @@ func (r *rewriter) aExpr(n *pg.Node, e *pg.A_Expr) {
 	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
 		// Postgres's LIKE treats backslash as the escape character by default; DuckDB's
 		// has no default escape.
-		v, ok := constValue(e.Rexpr)
+		v, ok := pgtree.ConstValue(e.Rexpr)
 		p, isStr := v.(string)
 		if !ok || !isStr || !strings.Contains(p, `\`) {
 			return
@@ -515,7 +515,7 @@ func looksInet(n *pg.Node) bool {
 		}
 		return looksInet(tc.Arg)
 	}
-	if v, ok := constValue(n); ok {
+	if v, ok := pgtree.ConstValue(n); ok {
 		s, isStr := v.(string)
 		return isStr && (strings.Contains(s, ".") || strings.Contains(s, ":"))
 	}
@@ -535,7 +535,7 @@ func isArrayExpr(n *pg.Node) bool {
 // jsonPath turns a constant -> operand into a JSONPath: a key is quoted so keys that look
 // like paths ('$defs', 'a.b') stay keys; an integer is an array index, negative from the end.
 func jsonPath(n *pg.Node) (*pg.Node, bool) {
-	v, ok := constValue(n)
+	v, ok := pgtree.ConstValue(n)
 	if !ok {
 		return nil, false
 	}
@@ -565,13 +565,13 @@ func dynamicPath(key *pg.Node, loc int32) *pg.Node {
 
 // jsonArrayPath turns '{a,0,b}' into $."a"[0]."b".
 func jsonArrayPath(n *pg.Node) (*pg.Node, bool) {
-	v, ok := constValue(n)
+	v, ok := pgtree.ConstValue(n)
 	s, isStr := v.(string)
 	if !ok || !isStr {
 		if arr := n.GetAArrayExpr(); arr != nil {
 			var parts []string
 			for _, el := range arr.Elements {
-				ev, ok := constValue(el)
+				ev, ok := pgtree.ConstValue(el)
 				es, isStr := ev.(string)
 				if !ok || !isStr {
 					return nil, false
@@ -881,7 +881,7 @@ func regexMatch(op string, subject, pattern *pg.Node, loc int32) *pg.Node {
 	if strings.Contains(op, "*") {
 		flags = "is"
 	}
-	if v, ok := constValue(pattern); ok {
+	if v, ok := pgtree.ConstValue(pattern); ok {
 		if p, isStr := v.(string); isStr && needsBacktracking(p) {
 			name = regexMatchFunction
 		}
@@ -899,7 +899,7 @@ func regexMatch(op string, subject, pattern *pg.Node, loc int32) *pg.Node {
 // too or a string literal, which Postgres reads as jsonb.
 func jsonbOperands(l, r *pg.Node) bool {
 	isStr := func(n *pg.Node) bool {
-		v, ok := constValue(n)
+		v, ok := pgtree.ConstValue(n)
 		_, s := v.(string)
 		return ok && s
 	}
@@ -935,7 +935,7 @@ func moneySortKeys(s *pg.SelectStmt) {
 					target = rt
 				}
 			}
-		} else if v, ok := constValue(sb.Node); ok {
+		} else if v, ok := pgtree.ConstValue(sb.Node); ok {
 			if i, isInt := v.(int64); isInt && i >= 1 && int(i) <= len(s.TargetList) {
 				target = s.TargetList[i-1].GetResTarget()
 			}

@@ -3,7 +3,6 @@ package query
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -610,7 +609,7 @@ func (r *rewriter) pinQuals(rel *relation, scope []*relation) {
 				}
 				var vals []*proto.QualValue
 				for _, item := range list.Items {
-					cv, ok := constValue(item)
+					cv, ok := pgtree.ConstValue(item)
 					if !ok {
 						vals = nil
 						break
@@ -745,12 +744,12 @@ func isEquality(name []*pg.Node) bool {
 // columnVsConst matches "column op constant" in either order.
 func (r *rewriter) columnVsConst(rel *relation, scope []*relation, l, rt *pg.Node) (col string, val any, swapped bool) {
 	if c := r.ownColumn(rel, scope, l); c != "" {
-		if v, ok := constValue(rt); ok {
+		if v, ok := pgtree.ConstValue(rt); ok {
 			return c, v, false
 		}
 	}
 	if c := r.ownColumn(rel, scope, rt); c != "" {
-		if v, ok := constValue(l); ok {
+		if v, ok := pgtree.ConstValue(l); ok {
 			return c, v, true
 		}
 	}
@@ -809,33 +808,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// constValue reads a literal: integers as int64, other numbers as float64, strings and
-// typed strings ('2024-01-01'::timestamptz) as string, booleans as bool.
-func constValue(n *pg.Node) (any, bool) {
-	if tc := n.GetTypeCast(); tc != nil {
-		return constValue(tc.Arg)
-	}
-	c := n.GetAConst()
-	if c == nil || c.Isnull {
-		return nil, false
-	}
-	switch v := c.Val.(type) {
-	case *pg.A_Const_Ival:
-		return int64(v.Ival.Ival), true
-	case *pg.A_Const_Fval:
-		if i, err := strconv.ParseInt(v.Fval.Fval, 10, 64); err == nil {
-			return i, true
-		}
-		f, err := strconv.ParseFloat(v.Fval.Fval, 64)
-		return f, err == nil
-	case *pg.A_Const_Sval:
-		return v.Sval.Sval, true
-	case *pg.A_Const_Boolval:
-		return v.Boolval.Boolval, true
-	}
-	return nil, false
-}
-
 // safeLimit returns the LIMIT (plus OFFSET) that can be handed to a lone plugin scan: only
 // when nothing between the scan and the LIMIT can drop or multiply rows.
 func (r *rewriter) safeLimit(s *pg.SelectStmt, rels []*relation) int64 {
@@ -866,13 +838,13 @@ func (r *rewriter) safeLimit(s *pg.SelectStmt, rels []*relation) int64 {
 			return -1
 		}
 	}
-	count, ok := constValue(s.LimitCount)
+	count, ok := pgtree.ConstValue(s.LimitCount)
 	n, isInt := count.(int64)
 	if !ok || !isInt || n < 0 {
 		return -1
 	}
 	if s.LimitOffset != nil {
-		off, ok := constValue(s.LimitOffset)
+		off, ok := pgtree.ConstValue(s.LimitOffset)
 		o, isInt := off.(int64)
 		if !ok || !isInt || o < 0 {
 			return -1
