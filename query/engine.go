@@ -235,13 +235,13 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 func (e *Engine) addConnections(o *options) error {
 	for _, c := range o.conns {
 		if !identRe(c.name) {
-			return fmt.Errorf("connection %q: names are lower-case letters, digits and underscores", c.name)
+			return &ConnectionError{Connection: c.name, Plugin: c.plugin, Err: errors.New("names are lower-case letters, digits and underscores")}
 		}
 		if _, dup := e.byName[c.name]; dup {
-			return fmt.Errorf("connection %s is defined twice", c.name)
+			return &ConnectionError{Connection: c.name, Plugin: c.plugin, Err: errors.New("defined twice")}
 		}
 		if _, ok := o.plugins[c.plugin]; !ok {
-			return fmt.Errorf("connection %s: plugin %q is not registered (use query.WithPlugin)", c.name, c.plugin)
+			return &ConnectionError{Connection: c.name, Err: fmt.Errorf("plugin %q is not registered (use query.WithPlugin)", c.plugin)}
 		}
 		e.byName[c.name] = c
 		e.conns = append(e.conns, c)
@@ -259,7 +259,7 @@ func (e *Engine) addConnections(o *options) error {
 			}
 			for _, p := range c.patterns {
 				if ok, err := path.Match(p, m.name); err != nil {
-					return fmt.Errorf("aggregator %s: bad pattern %q: %w", c.name, p, err)
+					return &ConnectionError{Connection: c.name, Plugin: c.plugin, Err: fmt.Errorf("aggregator pattern %q: %w", p, err)}
 				} else if ok {
 					c.members = append(c.members, m.name)
 					break
@@ -267,7 +267,8 @@ func (e *Engine) addConnections(o *options) error {
 			}
 		}
 		if len(c.members) == 0 {
-			return fmt.Errorf("aggregator %s: no %s connection matches %s", c.name, c.plugin, strings.Join(c.patterns, ", "))
+			return &ConnectionError{Connection: c.name, Plugin: c.plugin,
+				Err: fmt.Errorf("aggregator: no %s connection matches %s", c.plugin, strings.Join(c.patterns, ", "))}
 		}
 	}
 	// An aggregator is the natural default: unqualified names then query every account.

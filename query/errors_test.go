@@ -143,8 +143,8 @@ func TestSyntaxErrorPosition(t *testing.T) {
 				if !strings.HasPrefix(err.Error(), fmt.Sprintf("%d:%d: ", line, col)) {
 					t.Errorf("%s: message %q does not start with line:column", name, err)
 				}
-				if se.Position < 1 || se.Position > len(tt.sql)+1 {
-					t.Errorf("%s: Position = %d, outside the query text", name, se.Position)
+				if se.Offset < 1 || se.Offset > len(tt.sql)+1 {
+					t.Errorf("%s: Offset = %d, outside the query text", name, se.Offset)
 				}
 			}
 		})

@@ -2,9 +2,11 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 
 	sdkgrpc "github.com/turbot/steampipe-plugin-sdk/v5/grpc"
@@ -70,6 +72,13 @@ func (h *host) setConnections(conns []*connection, cacheMB int) error {
 		MaxCacheSizeMb: int64(cacheMB),
 	})
 	if err != nil {
+		// The SDK fails the whole call for one connection's bad config and names that
+		// connection only in its text ("... for connection 'name'").
+		for _, c := range conns {
+			if strings.Contains(err.Error(), "'"+c.name+"'") {
+				return &ConnectionError{Connection: c.name, Plugin: h.name, Err: err}
+			}
+		}
 		return fmt.Errorf("configuring plugin %s connections: %w", h.name, err)
 	}
 	if res != nil && len(res.FailedConnections) > 0 {
@@ -79,7 +88,7 @@ func (h *host) setConnections(conns []*connection, cacheMB int) error {
 		}
 		sort.Strings(names)
 		n := names[0]
-		return fmt.Errorf("configuring connection %s (plugin %s): %s", n, h.name, res.FailedConnections[n])
+		return &ConnectionError{Connection: n, Plugin: h.name, Err: errors.New(res.FailedConnections[n])}
 	}
 	return nil
 }
@@ -87,7 +96,7 @@ func (h *host) setConnections(conns []*connection, cacheMB int) error {
 func (h *host) schema(conn string) (map[string]*proto.TableSchema, error) {
 	res, err := h.server.GetSchema(&proto.GetSchemaRequest{Connection: conn})
 	if err != nil {
-		return nil, fmt.Errorf("reading schema of connection %s (plugin %s): %w", conn, h.name, err)
+		return nil, &ConnectionError{Connection: conn, Plugin: h.name, Err: fmt.Errorf("reading schema: %w", err)}
 	}
 	return res.GetSchema().GetSchema(), nil
 }

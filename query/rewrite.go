@@ -875,8 +875,7 @@ func checkRequiredAt(spec *scanSpec, sql string) error {
 	err := checkRequired(spec)
 	var mq *MissingQualError
 	if errors.As(err, &mq) {
-		mq.Position = spec.pos + 1
-		mq.Line, mq.Column = lineCol(sql, spec.pos)
+		mq.Position = positionAt(sql, spec.pos)
 	}
 	return err
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -188,43 +187,43 @@ func columnOf(n *yaml.Node, line int, field string) int {
 	return max(col, 1)
 }
 
-var engineConnRe = regexp.MustCompile(`(?:connection|aggregator) '?([a-z][a-z0-9_]*)`)
-
 // engineError locates an error from query.New at the connection it names.
 func engineError(cfg *config.Config, err error) *config.Error {
-	msg := err.Error()
-	for _, m := range engineConnRe.FindAllStringSubmatch(msg, -1) {
-		if c := cfg.Connection(m[1]); c != nil {
-			if c.Aggregator() {
-				return cfg.At(c.ValuePos("connections"), "connections.%s: %s", c.Name, msg)
-			}
-			return cfg.At(c.ValuePos("config"), "connections.%s: %s", c.Name, msg)
-		}
-		if cfg.Organization != nil && (m[1] == config.AggregatorName || strings.HasPrefix(m[1], config.AccountConnectionPrefix)) {
-			return cfg.At(cfg.Organization.ValuePos("config"), "organization: %s", msg)
-		}
+	var ce *query.ConnectionError
+	if !errors.As(err, &ce) {
+		return cfg.At(config.Pos{}, "starting the query engine: %s", err)
 	}
-	return cfg.At(config.Pos{}, "starting the query engine: %s", msg)
+	if c := cfg.Connection(ce.Connection); c != nil {
+		if c.Aggregator() {
+			return cfg.At(c.ValuePos("connections"), "connections.%s: %s", c.Name, ce.Err)
+		}
+		return cfg.At(c.ValuePos("config"), "connections.%s: %s", c.Name, ce.Err)
+	}
+	if cfg.Organization != nil && (ce.Connection == config.AggregatorName || strings.HasPrefix(ce.Connection, config.AccountConnectionPrefix)) {
+		return cfg.At(cfg.Organization.ValuePos("config"), "organization: %s", err)
+	}
+	return cfg.At(config.Pos{}, "starting the query engine: %s", err)
 }
 
 // sqlError locates a planning error inside the query's SQL.
 func sqlError(q *config.Query, err error) *config.Error {
+	msg := err.Error()
 	var se *query.SQLError
 	var mq *query.MissingQualError
-	line, col, msg := 0, 0, err.Error()
 	switch {
 	case errors.As(err, &se):
-		line, col, msg = se.Line, se.Column, se.Message
+		msg = se.Message
 		if se.Hint != "" {
 			msg += " (" + se.Hint + ")"
 		}
 	case errors.As(err, &mq):
-		line, col = mq.Line, mq.Column
 		msg = mq.Table + " requires a qual on " + strings.Join(mq.Columns, " and ")
 		if len(mq.Columns) > 0 {
 			msg += fmt.Sprintf(": add e.g. where %s = '...'", mq.Columns[0])
 		}
 	}
+	p, _ := query.PositionOf(err)
+	line, col := p.Line, p.Column
 	file, pos := q.SQLPos(line, col)
 	// One error, one line: DuckDB puts its candidate columns on a line of their own.
 	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")

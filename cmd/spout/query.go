@@ -59,16 +59,16 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // queryError shows the offending line under a located SQL error.
 func queryError(sqlText string, err error) error {
-	se, ok := err.(*query.SQLError)
-	if !ok || se.Line == 0 {
+	p, ok := query.PositionOf(err)
+	if !ok {
 		return err
 	}
 	lines := strings.Split(sqlText, "\n")
-	if se.Line > len(lines) {
+	if p.Line > len(lines) {
 		return err
 	}
-	line := lines[se.Line-1]
-	return &located{err: err, context: line + "\n" + strings.Repeat(" ", max(se.Column-1, 0)) + "^"}
+	line := lines[p.Line-1]
+	return &located{err: err, context: line + "\n" + strings.Repeat(" ", max(p.Column-1, 0)) + "^"}
 }
 
 type located struct {

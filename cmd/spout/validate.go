@@ -72,13 +72,8 @@ func validateFile(ctx context.Context, eng *query.Engine, file string) string {
 		return ""
 	}
 	// A located error's own text starts with its LINE:COL.
-	var se *query.SQLError
-	var mq *query.MissingQualError
-	switch {
-	case errors.As(err, &se) && se.Line > 0:
-		return file + ":" + se.Error()
-	case errors.As(err, &mq) && mq.Line > 0:
-		return file + ":" + mq.Error()
+	if _, ok := query.PositionOf(err); ok {
+		return file + ":" + err.Error()
 	}
 	return fmt.Sprintf("%s:1:1: %v", file, err)
 }
