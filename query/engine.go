@@ -24,6 +24,10 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
+
+	"github.com/spoutdev/spout/query/internal/plugin"
+	"github.com/spoutdev/spout/query/internal/rewrite"
+	"github.com/spoutdev/spout/query/internal/udf"
 )
 
 // Engine hosts plugins and runs queries over their tables. It is safe for concurrent use.
@@ -31,7 +35,7 @@ type Engine struct {
 	db           *sql.DB
 	connector    *duckdb.Connector
 	logger       *slog.Logger
-	hosts        map[string]*host
+	hosts        map[string]*plugin.Host
 	conns        []*connection
 	byName       map[string]*connection
 	schemas      map[string]map[string]*proto.TableSchema // by connection name
@@ -54,6 +58,9 @@ type connection struct {
 }
 
 func (c *connection) aggregator() bool { return c.patterns != nil }
+
+// PluginFunc is the constructor a Steampipe plugin package exports, e.g. aws.Plugin.
+type PluginFunc = plugin.Func
 
 // Option configures an Engine.
 type Option func(*options) error
@@ -182,14 +189,9 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		// the plugins' log output is routed into, and the two would feed each other.
 		o.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	// The SDK frees OS memory every 100 rows unless told otherwise, which makes scans
-	// about ten times slower; Go's own scavenger does that job here.
-	if _, set := os.LookupEnv("STEAMPIPE_FREE_MEM_INTERVAL"); !set {
-		os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "0")
-	}
 	e := &Engine{
 		logger:       o.logger,
-		hosts:        map[string]*host{},
+		hosts:        map[string]*plugin.Host{},
 		byName:       map[string]*connection{},
 		schemas:      map[string]map[string]*proto.TableSchema{},
 		defaults:     map[string]*connection{},
@@ -209,18 +211,22 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		if len(conns) == 0 {
 			continue
 		}
-		h, err := startHost(name, o.plugins[name], o.logger)
+		h, err := plugin.Start(name, o.plugins[name], o.logger)
 		if err != nil {
 			return nil, err
 		}
 		e.hosts[name] = h
-		if err := h.setConnections(conns, o.cacheMB); err != nil {
-			return nil, err
+		pcs := make([]plugin.Connection, len(conns))
+		for i, c := range conns {
+			pcs[i] = plugin.Connection{Name: c.name, Config: c.config}
+		}
+		if err := h.SetConnections(pcs, o.cacheMB); err != nil {
+			return nil, connectionError(name, err)
 		}
 		for _, c := range conns {
-			s, err := h.schema(c.name)
+			s, err := h.Schema(c.name)
 			if err != nil {
-				return nil, err
+				return nil, connectionError(name, err)
 			}
 			e.schemas[c.name] = s
 		}
@@ -299,16 +305,7 @@ func (e *Engine) openDuckDB(ctx context.Context, o *options) error {
 	if err := e.registerEmitFunction(ctx); err != nil {
 		return err
 	}
-	if err := e.registerInetFunctions(ctx); err != nil {
-		return err
-	}
-	if err := e.registerJSONBFunctions(ctx); err != nil {
-		return err
-	}
-	if err := e.registerRegexFunction(ctx); err != nil {
-		return err
-	}
-	if err := e.registerJSONBCompare(ctx); err != nil {
+	if err := udf.Register(ctx, e.db); err != nil {
 		return err
 	}
 	stmts := []string{
@@ -325,7 +322,7 @@ func (e *Engine) openDuckDB(ctx context.Context, o *options) error {
 	if o.memoryLimit != "" {
 		stmts = append(stmts, "SET GLOBAL memory_limit = '"+strings.ReplaceAll(o.memoryLimit, "'", "")+"'")
 	}
-	stmts = append(stmts, compatSQL...)
+	stmts = append(stmts, rewrite.Macros...)
 	stmts = append(stmts,
 		"SET GLOBAL autoinstall_known_extensions = false",
 		"SET GLOBAL autoload_known_extensions = false",
@@ -378,18 +375,18 @@ func (e *Engine) targets(c *connection) []string {
 	return []string{c.name}
 }
 
-// resolveTable finds the connection, plugin and schema behind a table reference.
-func (e *Engine) resolveTable(schema, table string) (*connection, *host, *proto.TableSchema, error) {
+// resolveTable finds the connection and schema behind a table reference.
+func (e *Engine) resolveTable(schema, table string) (*connection, *proto.TableSchema, error) {
 	if schema != "" {
 		c, ok := e.byName[schema]
 		if !ok {
-			return nil, nil, nil, fmt.Errorf("unknown connection %q in %s.%s%s", schema, schema, table, suggest(schema, e.connectionNames()))
+			return nil, nil, fmt.Errorf("unknown connection %q in %s.%s%s", schema, schema, table, suggest(schema, e.connectionNames()))
 		}
 		ts := e.tableSchema(c, table)
 		if ts == nil {
-			return nil, nil, nil, fmt.Errorf("connection %s has no table %q%s", schema, table, suggest(table, e.tableNames(c)))
+			return nil, nil, fmt.Errorf("connection %s has no table %q%s", schema, table, suggest(table, e.tableNames(c)))
 		}
-		return c, e.hosts[c.plugin], ts, nil
+		return c, ts, nil
 	}
 	plugins := make([]string, 0, len(e.defaults))
 	for p := range e.defaults {
@@ -400,11 +397,31 @@ func (e *Engine) resolveTable(schema, table string) (*connection, *host, *proto.
 	for _, p := range plugins {
 		c := e.defaults[p]
 		if ts := e.tableSchema(c, table); ts != nil {
-			return c, e.hosts[c.plugin], ts, nil
+			return c, ts, nil
 		}
 		all = append(all, e.tableNames(c)...)
 	}
-	return nil, nil, nil, fmt.Errorf("table %q does not exist%s", table, suggest(table, all))
+	return nil, nil, fmt.Errorf("table %q does not exist%s", table, suggest(table, all))
+}
+
+// catalog is the engine as the rewrite sees it: tables by name, nothing else.
+type catalog struct{ e *Engine }
+
+func (c catalog) Table(schema, table string) (string, *proto.TableSchema, error) {
+	conn, ts, err := c.e.resolveTable(schema, table)
+	if err != nil {
+		return "", nil, err
+	}
+	return conn.name, ts, nil
+}
+
+// connectionError turns the plugin host's error about one connection into the engine's.
+func connectionError(pluginName string, err error) error {
+	var ce *plugin.ConnectionError
+	if errors.As(err, &ce) {
+		return &ConnectionError{Connection: ce.Connection, Plugin: pluginName, Err: ce.Err}
+	}
+	return err
 }
 
 func (e *Engine) tableSchema(c *connection, table string) *proto.TableSchema {
@@ -496,7 +513,7 @@ func (e *Engine) Table(name string) (*TableInfo, error) {
 	if i := strings.IndexByte(name, '.'); i >= 0 {
 		schema, table = name[:i], name[i+1:]
 	}
-	c, _, ts, err := e.resolveTable(schema, table)
+	c, ts, err := e.resolveTable(schema, table)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
-	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/spoutdev/spout/query/internal/rewrite"
+	"github.com/spoutdev/spout/query/internal/udf"
 )
 
 // QueryOption tunes one query.
@@ -71,7 +73,8 @@ func (e *Engine) Plan(ctx context.Context, sqlText string, opts ...QueryOption) 
 }
 
 type prepared struct {
-	*plan
+	sql     string // the rewritten text DuckDB runs
+	scans   []*scanSpec
 	columns []Column
 	ordered bool
 }
@@ -81,33 +84,57 @@ func (e *Engine) prepare(ctx context.Context, sqlText string, opts []QueryOption
 	for _, opt := range opts {
 		opt(&o)
 	}
-	pl, err := e.rewrite(sqlText, o)
+	pl, err := rewrite.Rewrite(sqlText, catalog{e}, e.newScanID)
 	if err != nil {
+		return nil, locate(sqlText, err)
+	}
+	p := &prepared{sql: pl.SQL, ordered: pl.Ordered}
+	for _, s := range pl.Scans {
+		conn := e.byName[s.Connection]
+		spec := &scanSpec{
+			Scan:    s,
+			host:    e.hosts[conn.plugin],
+			conn:    conn,
+			targets: e.targets(conn),
+			cache:   o.cache,
+			partial: o.partial,
+			stats:   newScanStats(),
+		}
+		p.scans = append(p.scans, spec)
+		e.scans.Store(s.ID, spec)
+	}
+	if err := e.checkQueryParams(ctx, sqlText, p.scans, opts); err != nil {
+		e.release(p.scans)
 		return nil, err
 	}
-	for _, s := range pl.scans {
-		e.scans.Store(s.id, s)
-	}
-	if err := e.checkQueryParams(ctx, sqlText, pl.scans, opts); err != nil {
-		e.release(pl.scans)
-		return nil, err
-	}
-	cols, err := e.describe(ctx, pl.sql)
+	cols, err := e.describe(ctx, p.sql)
 	if err != nil {
-		e.logger.Debug("SQL engine rejected the rewritten query", "rewritten", pl.sql, "error", err)
-		e.release(pl.scans)
-		return nil, e.sqlError(sqlText, err, pl.scans)
+		e.logger.Debug("SQL engine rejected the rewritten query", "rewritten", p.sql, "error", err)
+		e.release(p.scans)
+		return nil, e.sqlError(sqlText, err, p.scans)
 	}
-	return &prepared{plan: pl, columns: cols, ordered: topLevelOrdered(sqlText)}, nil
+	p.columns = cols
+	return p, nil
+}
+
+// locate places an error of the rewrite at its line and column in the user's text.
+func locate(sqlText string, err error) error {
+	var re *rewrite.Error
+	var mq *rewrite.MissingQualError
+	switch {
+	case errors.As(err, &re):
+		return &SQLError{Position: positionAt(sqlText, re.Offset), Message: re.Msg, Err: re.Err}
+	case errors.As(err, &mq):
+		return &MissingQualError{Position: positionAt(sqlText, mq.Offset), Table: mq.Table, Columns: mq.Columns}
+	}
+	return err
 }
 
 func (e *Engine) release(scans []*scanSpec) {
 	for _, s := range scans {
-		e.scans.Delete(s.id)
-		for _, p := range s.params {
-			if p.plan != nil {
-				e.release(p.plan.scans)
-			}
+		e.scans.Delete(s.ID)
+		for _, p := range s.plans {
+			e.release(p.scans)
 		}
 	}
 }
@@ -165,17 +192,6 @@ func (e *Engine) bind(ctx context.Context, sqlText string) ([]Column, error) {
 	return cols, rows.Err()
 }
 
-// topLevelOrdered reports whether the outermost query has ORDER BY. Such results are
-// sorted (and so held) by the SQL engine anyway; all others stream row by row.
-func topLevelOrdered(sqlText string) bool {
-	tree, err := pg.Parse(sqlText)
-	if err != nil || len(tree.Stmts) != 1 {
-		return true
-	}
-	s := tree.Stmts[0].Stmt.GetSelectStmt()
-	return s == nil || len(s.SortClause) > 0
-}
-
 // Query runs sql and streams its rows. Close the Rows (or read them to the end) to release
 // the plugin scans; cancelling ctx stops the plugins' API calls.
 func (e *Engine) Query(ctx context.Context, sqlText string, opts ...QueryOption) (*Rows, error) {
@@ -197,7 +213,7 @@ func (e *Engine) run(ctx context.Context, sqlText string, p *prepared, opts []Qu
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r := &Rows{eng: e, sql: sqlText, cols: p.columns, scans: p.scans, cancel: cancel}
+	r := &Rows{eng: e, sql: sqlText, cols: p.columns, scans: p.scans, ctx: ctx, cancel: cancel}
 	if p.ordered {
 		rows, err := e.db.QueryContext(ctx, p.sql)
 		if err != nil {
@@ -251,7 +267,7 @@ type emitter struct {
 var errReaderGone = errors.New("result reader closed")
 
 func (e *Engine) registerEmitFunction(ctx context.Context) error {
-	ti, err := typeInfos(duckdb.TYPE_VARCHAR, duckdb.TYPE_ANY, duckdb.TYPE_BOOLEAN)
+	ti, err := udf.TypeInfos(duckdb.TYPE_VARCHAR, duckdb.TYPE_ANY, duckdb.TYPE_BOOLEAN)
 	if err != nil {
 		return err
 	}
@@ -265,7 +281,7 @@ func (e *Engine) registerEmitFunction(ctx context.Context) error {
 		},
 		eng: e,
 	}
-	return e.registerScalars(ctx, map[string]duckdb.ScalarFunc{emitFunction: f})
+	return udf.RegisterScalars(ctx, e.db, map[string]duckdb.ScalarFunc{emitFunction: f})
 }
 
 type emitUDF struct {
@@ -306,8 +322,8 @@ func (e *Engine) sqlError(userSQL string, err error, scans []*scanSpec) error {
 		msg = msg[:i]
 	}
 	msg = strings.TrimSpace(msg)
-	if strings.Contains(msg, scanFunction) || strings.Contains(msg, emitFunction) {
-		msg = strings.ReplaceAll(msg, scanFunction, "plugin scan")
+	if strings.Contains(msg, rewrite.ScanFunc) || strings.Contains(msg, emitFunction) {
+		msg = strings.ReplaceAll(msg, rewrite.ScanFunc, "plugin scan")
 	}
 	if errors.Is(err, ErrPlanTimeout) {
 		return &SQLError{Message: msg, Err: err}
@@ -316,8 +332,14 @@ func (e *Engine) sqlError(userSQL string, err error, scans []*scanSpec) error {
 	if m := quotedName.FindStringSubmatch(msg); m != nil {
 		pos = findIdent(userSQL, m[1])
 	}
+	// DuckDB's C API gives an error's type but not its details: the names are read from
+	// the message of the error types that carry them.
+	var de *duckdb.Error
+	errors.As(err, &de)
+	catalogErr := de != nil && de.Type == duckdb.ErrorTypeCatalog
+	binderErr := de != nil && de.Type == duckdb.ErrorTypeBinder
 	var hint string
-	if m := missingFunction.FindStringSubmatch(msg); m != nil {
+	if m := missingFunction.FindStringSubmatch(msg); catalogErr && m != nil {
 		// A Postgres function DuckDB lacks and no compat rule covers yet.
 		name := m[1]
 		msg = fmt.Sprintf("function %s is not supported", name)
@@ -326,12 +348,12 @@ func (e *Engine) sqlError(userSQL string, err error, scans []*scanSpec) error {
 			hint = fam + ": " + name + " is not supported"
 		}
 		pos = findIdent(userSQL, name)
-	} else if m := missingAliasColumn.FindStringSubmatch(msg); m != nil {
+	} else if m := missingAliasColumn.FindStringSubmatch(msg); binderErr && m != nil {
 		// DuckDB calls the scan subquery a "values list"; say it the Postgres way.
 		alias, col := m[1], m[2]
 		msg = fmt.Sprintf("column %s.%s does not exist%s", alias, col, suggest(col, scanColumns(scans)))
 		pos = findIdent(userSQL, alias+"."+col)
-	} else if m := missingColumn.FindStringSubmatch(msg); m != nil {
+	} else if m := missingColumn.FindStringSubmatch(msg); binderErr && m != nil {
 		msg = fmt.Sprintf("column %s does not exist%s", m[1], suggest(m[1], scanColumns(scans)))
 	} else if strings.Contains(msg, "invalid perl operator") {
 		msg = "regular expression built at run time uses lookaround ((?=, (?!, (?<=, (?<!), which the SQL engine's RE2 does not support"
@@ -353,7 +375,7 @@ func scanColumns(scans []*scanSpec) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, s := range scans {
-		for _, c := range s.schema.Columns {
+		for _, c := range s.Schema.Columns {
 			if !seen[c.Name] {
 				seen[c.Name] = true
 				out = append(out, c.Name)

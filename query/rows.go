@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
-	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
+
+	"github.com/spoutdev/spout/query/internal/rewrite"
 )
 
 // Column describes one result column. Type uses Postgres's names (text, bigint, double
@@ -36,6 +37,7 @@ type Rows struct {
 	sql    string
 	cols   []Column
 	scans  []*scanSpec
+	ctx    context.Context // the query's, for telling a cancelled query from a failed one
 	cancel context.CancelFunc
 
 	// ordered results come from database/sql
@@ -64,13 +66,13 @@ func (r *Rows) Next() bool {
 	if r.sqlRows != nil {
 		if !r.sqlRows.Next() {
 			if err := r.sqlRows.Err(); err != nil {
-				r.err = r.translate(context.Background(), err)
+				r.err = r.translate(r.ctx, err)
 			}
 			r.Close()
 			return false
 		}
 		if err := r.sqlRows.Scan(r.ptrs...); err != nil {
-			r.err = r.translate(context.Background(), err)
+			r.err = r.translate(r.ctx, err)
 			r.Close()
 			return false
 		}
@@ -81,7 +83,7 @@ func (r *Rows) Next() bool {
 	if !ok {
 		<-r.finished
 		if r.em.err != nil {
-			r.err = r.translate(context.Background(), r.em.err)
+			r.err = r.translate(r.ctx, r.em.err)
 		}
 		r.Close()
 		return false
@@ -125,8 +127,9 @@ func (r *Rows) Close() error {
 		return nil
 	}
 	r.closed = true
+	var err error
 	if r.sqlRows != nil {
-		r.sqlRows.Close()
+		err = r.sqlRows.Close()
 	}
 	if r.em != nil {
 		r.em.once.Do(func() { close(r.em.done) })
@@ -136,6 +139,9 @@ func (r *Rows) Close() error {
 	}
 	r.cancel()
 	r.eng.release(r.scans)
+	if err != nil {
+		return fmt.Errorf("query: closing the result: %w", err)
+	}
 	return nil
 }
 
@@ -191,64 +197,32 @@ func (r *Rows) translate(ctx context.Context, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	if strings.Contains(err.Error(), "INTERRUPT") || strings.Contains(err.Error(), "Interrupted") {
+	var de *duckdb.Error
+	if errors.As(err, &de) && de.Type == duckdb.ErrorTypeInterrupt {
+		// Interrupted without the query's context ending: the reader closed the rows.
 		return context.Canceled
 	}
 	return r.eng.sqlError(r.sql, err, r.scans)
 }
 
 func (s *scanSpec) info() ScanInfo {
-	info := ScanInfo{Connection: s.conn.name, Table: s.table, Limit: s.limit}
-	for _, col := range sortedQualColumns(s.quals) {
-		for _, q := range s.quals[col].Quals {
-			info.Quals = append(info.Quals, formatQual(q))
+	info := ScanInfo{Connection: s.conn.name, Table: s.Table, Limit: s.Limit}
+	for _, col := range rewrite.SortedQualColumns(s.Quals) {
+		for _, q := range s.Quals[col].Quals {
+			info.Quals = append(info.Quals, rewrite.FormatQual(q))
 		}
 	}
-	for _, p := range s.params {
-		if p.from != nil {
-			info.Quals = append(info.Quals, fmt.Sprintf("%s = any(values of %s.%s)", p.column, p.from.table, p.fromColumn))
+	for _, p := range s.Params {
+		if p.From != nil {
+			info.Quals = append(info.Quals, fmt.Sprintf("%s = any(values of %s.%s)", p.Column, p.From.Table, p.FromColumn))
 		} else {
-			info.Quals = append(info.Quals, p.column+" = any(values of a subquery)")
+			info.Quals = append(info.Quals, p.Column+" = any(values of a subquery)")
 		}
 	}
 	return info
 }
 
-func formatQual(q *proto.Qual) string {
-	op := q.GetStringValue()
-	if q.Value == nil {
-		return q.FieldName + " " + op
-	}
-	return q.FieldName + " " + op + " " + formatQualValue(q.Value)
-}
 
-func formatQualValue(v *proto.QualValue) string {
-	switch x := v.Value.(type) {
-	case *proto.QualValue_StringValue:
-		return "'" + strings.ReplaceAll(x.StringValue, "'", "''") + "'"
-	case *proto.QualValue_Int64Value:
-		return fmt.Sprint(x.Int64Value)
-	case *proto.QualValue_DoubleValue:
-		return fmt.Sprint(x.DoubleValue)
-	case *proto.QualValue_BoolValue:
-		return fmt.Sprint(x.BoolValue)
-	case *proto.QualValue_TimestampValue:
-		return "'" + x.TimestampValue.AsTime().Format(time.RFC3339Nano) + "'"
-	case *proto.QualValue_InetValue:
-		return "'" + x.InetValue.Addr + "'"
-	case *proto.QualValue_LtreeValue:
-		return "'" + x.LtreeValue + "'"
-	case *proto.QualValue_JsonbValue:
-		return "'" + x.JsonbValue + "'"
-	case *proto.QualValue_ListValue:
-		parts := make([]string, 0, len(x.ListValue.Values))
-		for _, item := range x.ListValue.Values {
-			parts = append(parts, formatQualValue(item))
-		}
-		return "(" + strings.Join(parts, ", ") + ")"
-	}
-	return "?"
-}
 
 func normalizeRow(vals []any) []any {
 	out := make([]any, len(vals))

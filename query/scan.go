@@ -2,65 +2,41 @@ package query
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
-	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/timestamppb"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/spoutdev/spout/query/internal/plugin"
+	"github.com/spoutdev/spout/query/internal/rewrite"
 )
 
-// scanFunction is the DuckDB table function every plugin-table reference is rewritten
-// into: spout_scan('<scan id>'). The id points at a scan spec the rewrite registered with
-// the table, connection, quals and limit for that one reference.
-const scanFunction = "spout_scan"
-
-// scanSpec is what the rewrite learned about one plugin-table reference.
+// scanSpec is one plugin-table reference of a planned query: what the rewrite pushes
+// down, and where and how the engine runs it. The rewritten SQL reaches it through
+// rewrite.ScanFunc(ID).
 type scanSpec struct {
-	id      string
-	host    *host
+	*rewrite.Scan
+	host    *plugin.Host
 	conn    *connection // the connection named in the query (maybe an aggregator)
 	targets []string    // the concrete connections to execute against
-	table   string
-	schema  *proto.TableSchema
-	quals   map[string]*proto.Quals
-	limit   int64 // -1: no limit pushed
 	cache   bool
 	partial bool // a failing member connection is recorded instead of failing the scan
-	params  []scanParam
 	stats   *scanStats
-	// pos is the table reference's byte offset in the query text.
-	pos int
+	// plans holds the query parameters' own plans, made with the query that needs them
+	// and run just before it (Engine.resolveQueryParams).
+	plans map[*rewrite.Param]*prepared
 	// empty is set when a query parameter yielded no values: the scan has no rows.
 	empty bool
 }
 
-// scanParam pins a key column to the distinct values of another scan's column, or of
-// the first column of a query, for joins and IN subqueries that give a required qual.
-type scanParam struct {
-	column     string
-	from       *scanSpec
-	fromColumn string
-	// sql, when set, is a Postgres-dialect query whose first column gives the values. It
-	// is planned with the query that needs it (plan) and run just before it
-	// (Engine.resolveQueryParams).
-	sql  string
-	plan *prepared
-}
-
-func (s *scanSpec) hasParam(col string) bool {
-	for _, p := range s.params {
-		if p.column == col {
-			return true
-		}
-	}
-	return false
+// specOf returns the engine's spec of a scan the rewrite planned; the scans of one query
+// are registered together, so a parameter's source is always there.
+func (e *Engine) specOf(s *rewrite.Scan) *scanSpec {
+	v, _ := e.scans.Load(s.ID)
+	return v.(*scanSpec)
 }
 
 // maxParamValues bounds the IN list a join parameter may produce.
@@ -119,7 +95,7 @@ type scanSource struct {
 	cols []duckdb.ColumnInfo
 
 	// execution state, reset by Init
-	quals   map[string]*proto.Quals // spec.quals plus resolved join parameters
+	quals   map[string]*proto.Quals // spec.Quals plus resolved join parameters
 	started bool
 	proj    []int    // indexes of the projected columns
 	names   []string // their names
@@ -150,11 +126,11 @@ func (e *Engine) registerScanFunction(ctx context.Context) error {
 			id, _ := args[0].(string)
 			v, ok := e.scans.Load(id)
 			if !ok {
-				return nil, fmt.Errorf("%s: unknown scan %q (plugin tables are only reachable through the query rewrite)", scanFunction, id)
+				return nil, fmt.Errorf("%s: unknown scan %q (plugin tables are only reachable through the query rewrite)", rewrite.ScanFunc, id)
 			}
 			spec := v.(*scanSpec)
 			src := &scanSource{eng: e, spec: spec, ctx: ctx}
-			for _, c := range spec.schema.Columns {
+			for _, c := range spec.Schema.Columns {
 				ti, err := duckdb.NewTypeInfo(duckType(c.Type))
 				if err != nil {
 					return nil, err
@@ -164,8 +140,8 @@ func (e *Engine) registerScanFunction(ctx context.Context) error {
 			return src, nil
 		},
 	}
-	if err := duckdb.RegisterTableUDF(conn, scanFunction, fn); err != nil {
-		return fmt.Errorf("registering %s: %w", scanFunction, err)
+	if err := duckdb.RegisterTableUDF(conn, rewrite.ScanFunc, fn); err != nil {
+		return fmt.Errorf("registering %s: %w", rewrite.ScanFunc, err)
 	}
 	return nil
 }
@@ -227,7 +203,7 @@ func (s *scanSource) FillChunk(chunk duckdb.DataChunk) error {
 			}
 			if err != nil {
 				s.finish()
-				return fmt.Errorf("%s.%s: column %s: %w", s.spec.conn.name, s.spec.table, s.names[i], err)
+				return fmt.Errorf("%s.%s: column %s: %w", s.spec.conn.name, s.spec.Table, s.names[i], err)
 			}
 		}
 		s.spec.stats.addRow(r.conn)
@@ -247,7 +223,7 @@ func (s *scanSource) finish() {
 // of an aggregator gets its own Execute call so a failure is attributed to its connection.
 func (s *scanSource) start(chunk *duckdb.DataChunk, probeRow int) {
 	s.started = true
-	for i, c := range s.spec.schema.Columns {
+	for i, c := range s.spec.Schema.Columns {
 		// duckdb-go does not expose the projection; an unprojected column is the one that
 		// cannot be read back after writing a NULL into it. The NULL sticks (setters do
 		// not restore validity), so the probe row is one the caller will not return.
@@ -264,92 +240,90 @@ func (s *scanSource) start(chunk *duckdb.DataChunk, probeRow int) {
 
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.cancel = cancel
-	s.rowsCh = make(chan scanRow, 256)
+	// Producers write to this channel, never to the field: Init may start the scan
+	// afresh while a cancelled producer is still winding down.
+	rows := make(chan scanRow, 256)
+	s.rowsCh = rows
 	quals, err := s.resolveParams(ctx)
 	if err != nil || quals == nil {
 		// No outer values means no rows; an error is delivered as the scan's first row.
 		go func() {
 			if err != nil {
-				s.rowsCh <- scanRow{err: err}
+				rows <- scanRow{err: err}
 			}
-			close(s.rowsCh)
+			close(rows)
 		}()
 		return
 	}
-	s.quals = quals
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, s.eng.maxConnScans)
-	for _, target := range s.spec.targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			s.execute(ctx, target)
-		}()
-	}
+	var g errgroup.Group
+	g.SetLimit(s.eng.maxConnScans)
 	go func() {
-		wg.Wait()
-		close(s.rowsCh)
+		for _, target := range s.spec.targets {
+			if ctx.Err() != nil {
+				break
+			}
+			g.Go(func() error {
+				s.execute(ctx, target, quals, rows)
+				return nil
+			})
+		}
+		g.Wait()
+		close(rows)
 	}()
 }
 
 var callSeq atomic.Int64
 
-func (s *scanSource) execute(ctx context.Context, target string) {
+func (s *scanSource) execute(ctx context.Context, target string, quals map[string]*proto.Quals, rows chan<- scanRow) {
 	spec := s.spec
 	columns := s.names
 	if len(columns) == 0 {
 		// count(*) projects nothing; ask for the cheapest column so the plugin still lists.
-		columns = []string{spec.schema.Columns[0].Name}
+		columns = []string{spec.Schema.Columns[0].Name}
 	}
 	var limit *proto.NullableInt
-	if spec.limit >= 0 {
-		limit = &proto.NullableInt{Value: spec.limit}
+	if spec.Limit >= 0 {
+		limit = &proto.NullableInt{Value: spec.Limit}
 	}
 	req := &proto.ExecuteRequest{
-		Table:      spec.table,
+		Table:      spec.Table,
 		Connection: target,
 		CallId:     fmt.Sprintf("spout-%d", callSeq.Add(1)),
 		QueryContext: &proto.QueryContext{
 			Columns: columns,
-			Quals:   s.quals,
+			Quals:   quals,
 			Limit:   limit,
 		},
 		ExecuteConnectionData: map[string]*proto.ExecuteConnectionData{
 			target: {Limit: limit, CacheEnabled: spec.cache, CacheTtl: 300},
 		},
 	}
-	stream := &execStream{ctx: ctx, send: func(resp *proto.ExecuteResponse) error {
+	stream := plugin.NewStream(ctx, func(resp *proto.ExecuteResponse) error {
 		if resp == nil || resp.Row == nil {
 			return nil
 		}
 		select {
-		case s.rowsCh <- scanRow{row: resp.Row, conn: target}:
+		case rows <- scanRow{row: resp.Row, conn: target}:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}}
+	})
 	// Execute (rather than CallExecuteAsync) returns the scan's own error: the async
 	// path can report a failed scan as a clean end of stream.
-	err := spec.host.execute(req, stream)
+	err := spec.host.Execute(req, stream)
 	if err == nil || ctx.Err() != nil {
 		return
 	}
-	perr := &PluginError{Plugin: spec.host.name, Connection: target, Table: spec.table, Err: err}
+	perr := &PluginError{Plugin: spec.host.Name(), Connection: target, Table: spec.Table, Err: err}
 	spec.stats.fail(target, perr)
 	if spec.partial {
 		s.eng.logger.Warn("connection failed; its rows are missing from the result",
-			"connection", target, "table", spec.table, "error", err)
+			"connection", target, "table", spec.Table, "error", err)
 		return
 	}
 	select {
-	case s.rowsCh <- scanRow{err: perr}:
+	case rows <- scanRow{err: perr}:
 	case <-ctx.Done():
 	}
 }
@@ -361,22 +335,22 @@ func (s *scanSource) resolveParams(ctx context.Context) (map[string]*proto.Quals
 	if spec.empty {
 		return nil, nil
 	}
-	if len(spec.params) == 0 {
-		return spec.quals, nil
+	if len(spec.Params) == 0 {
+		return spec.Quals, nil
 	}
-	quals := make(map[string]*proto.Quals, len(spec.quals)+len(spec.params))
-	for k, v := range spec.quals {
+	quals := make(map[string]*proto.Quals, len(spec.Quals)+len(spec.Params))
+	for k, v := range spec.Quals {
 		quals[k] = v
 	}
 	colType := map[string]proto.ColumnType{}
-	for _, c := range spec.schema.Columns {
+	for _, c := range spec.Schema.Columns {
 		colType[c.Name] = c.Type
 	}
-	for _, p := range spec.params {
-		if p.from == nil {
+	for _, p := range spec.Params {
+		if p.From == nil {
 			continue // a query parameter, resolved before the query ran
 		}
-		vals, err := s.eng.distinctValues(ctx, p.from, p.fromColumn, colType[p.column])
+		vals, err := s.eng.distinctValues(ctx, s.eng.specOf(p.From), p.FromColumn, colType[p.Column])
 		if err != nil {
 			return nil, err
 		}
@@ -385,11 +359,11 @@ func (s *scanSource) resolveParams(ctx context.Context) (map[string]*proto.Quals
 		}
 		if len(vals) > maxParamValues {
 			return nil, fmt.Errorf("%s.%s: the join gives %d values for %s, more than %d; add a qual on %s",
-				spec.conn.name, spec.table, len(vals), p.column, maxParamValues, p.from.table)
+				spec.conn.name, spec.Table, len(vals), p.Column, maxParamValues, p.From.Table)
 		}
-		quals[p.column] = inList(p.column, vals)
-		s.eng.logger.Debug("join parameter resolved", "table", spec.table, "column", p.column,
-			"from", p.from.table+"."+p.fromColumn, "values", len(vals))
+		quals[p.Column] = rewrite.InList(p.Column, vals)
+		s.eng.logger.Debug("join parameter resolved", "table", spec.Table, "column", p.Column,
+			"from", p.From.Table+"."+p.FromColumn, "values", len(vals))
 	}
 	return quals, nil
 }
@@ -398,26 +372,25 @@ func (s *scanSource) resolveParams(ctx context.Context) (map[string]*proto.Quals
 // and returns its distinct non-NULL values as qual values for a column of type t.
 func (e *Engine) distinctValues(ctx context.Context, spec *scanSpec, column string, t proto.ColumnType) ([]*proto.QualValue, error) {
 	var mu sync.Mutex
-	set := newQualSet(t)
-	var firstErr error
-	var wg sync.WaitGroup
+	set := rewrite.NewQualSet(t)
+	// The first failure ends the other connections' scans: the values are needed whole.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.maxConnScans)
 	for _, target := range spec.targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			req := &proto.ExecuteRequest{
-				Table:      spec.table,
+				Table:      spec.Table,
 				Connection: target,
 				CallId:     fmt.Sprintf("spout-%d", callSeq.Add(1)),
 				QueryContext: &proto.QueryContext{
 					Columns: []string{column},
-					Quals:   spec.quals,
+					Quals:   spec.Quals,
 				},
 				ExecuteConnectionData: map[string]*proto.ExecuteConnectionData{
 					target: {CacheEnabled: spec.cache, CacheTtl: 300},
 				},
 			}
-			stream := &execStream{ctx: ctx, send: func(resp *proto.ExecuteResponse) error {
+			stream := plugin.NewStream(gctx, func(resp *proto.ExecuteResponse) error {
 				if resp == nil || resp.Row == nil {
 					return nil
 				}
@@ -426,35 +399,21 @@ func (e *Engine) distinctValues(ctx context.Context, spec *scanSpec, column stri
 					return nil
 				}
 				mu.Lock()
-				set.add(v)
+				set.Add(v)
 				mu.Unlock()
 				return nil
-			}}
-			if err := spec.host.execute(req, stream); err != nil && ctx.Err() == nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = &PluginError{Plugin: spec.host.name, Connection: target, Table: spec.table, Err: err}
-				}
-				mu.Unlock()
+			})
+			if err := spec.host.Execute(req, stream); err != nil && gctx.Err() == nil {
+				return &PluginError{Plugin: spec.host.Name(), Connection: target, Table: spec.Table, Err: err}
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
-	return set.vals, ctx.Err()
+	return set.Values(), ctx.Err()
 }
-
-// execStream receives a plugin's rows in-process, in place of a gRPC server stream.
-type execStream struct {
-	grpc.ServerStream
-	ctx  context.Context
-	send func(*proto.ExecuteResponse) error
-}
-
-func (s *execStream) Send(r *proto.ExecuteResponse) error { return s.send(r) }
-func (s *execStream) Context() context.Context            { return s.ctx }
 
 // columnValue converts a plugin value into what duckdb-go's setters accept for the
 // column's DuckDB type.
@@ -494,75 +453,5 @@ func columnValue(c *proto.Column) (any, error) {
 	}
 }
 
-// qualValue converts a constant from the query into the plugin's qual value for a column of
-// type t. ok is false when the constant cannot be expressed for that column, in which case
-// the qual is simply not pushed down (the SQL engine still filters).
-func qualValue(t proto.ColumnType, v any) (*proto.QualValue, bool) {
-	switch t {
-	case proto.ColumnType_STRING, proto.ColumnType_IPADDR, proto.ColumnType_CIDR, proto.ColumnType_INET, proto.ColumnType_LTREE, proto.ColumnType_UNKNOWN:
-		s, ok := v.(string)
-		if !ok {
-			return nil, false
-		}
-		switch t {
-		case proto.ColumnType_IPADDR, proto.ColumnType_CIDR, proto.ColumnType_INET:
-			return &proto.QualValue{Value: &proto.QualValue_InetValue{InetValue: &proto.Inet{Addr: s, Cidr: s}}}, true
-		case proto.ColumnType_LTREE:
-			return &proto.QualValue{Value: &proto.QualValue_LtreeValue{LtreeValue: s}}, true
-		}
-		return &proto.QualValue{Value: &proto.QualValue_StringValue{StringValue: s}}, true
-	case proto.ColumnType_INT:
-		switch n := v.(type) {
-		case int64:
-			return &proto.QualValue{Value: &proto.QualValue_Int64Value{Int64Value: n}}, true
-		}
-	case proto.ColumnType_DOUBLE:
-		switch n := v.(type) {
-		case int64:
-			return &proto.QualValue{Value: &proto.QualValue_DoubleValue{DoubleValue: float64(n)}}, true
-		case float64:
-			return &proto.QualValue{Value: &proto.QualValue_DoubleValue{DoubleValue: n}}, true
-		}
-	case proto.ColumnType_BOOL:
-		if b, ok := v.(bool); ok {
-			return &proto.QualValue{Value: &proto.QualValue_BoolValue{BoolValue: b}}, true
-		}
-	case proto.ColumnType_TIMESTAMP, proto.ColumnType_DATETIME:
-		s, ok := v.(string)
-		if !ok {
-			return nil, false
-		}
-		ts, ok := parseTimestamp(s)
-		if !ok {
-			return nil, false
-		}
-		return &proto.QualValue{Value: &proto.QualValue_TimestampValue{TimestampValue: timestamppb.New(ts)}}, true
-	case proto.ColumnType_JSON:
-		s, ok := v.(string)
-		if !ok || !json.Valid([]byte(s)) {
-			return nil, false
-		}
-		return &proto.QualValue{Value: &proto.QualValue_JsonbValue{JsonbValue: s}}, true
-	}
-	return nil, false
-}
 
-func parseTimestamp(s string) (time.Time, bool) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999Z07", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
 
-// sortedQualColumns lists the qual columns of a scan in a stable order, for logs and errors.
-func sortedQualColumns(q map[string]*proto.Quals) []string {
-	out := make([]string, 0, len(q))
-	for k := range q {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

@@ -1,7 +1,8 @@
-package query
+package udf
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
@@ -9,14 +10,14 @@ import (
 	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/spoutdev/spout/query/internal/rewrite"
 )
 
 // DuckDB compares JSON as text, so `x -> 'n' > '7'` is false for 59 and
 // `x -> 'a' = '{"b": 1, "c": 2}'` depends on spacing and key order. Postgres compares jsonb
 // values. Comparisons with a jsonb operand therefore go through spout_jsonb_cmp, which
 // orders values the way Postgres's jsonb btree does.
-
-const jsonbCmpFunction = "spout_jsonb_cmp"
 
 // jsonbRank is jsonb's order between types: null < string < number < boolean < array <
 // object.
@@ -131,11 +132,11 @@ func (u *jsonbCmpUDF) Executor() duckdb.ScalarFuncExecutor {
 }
 
 // registerJSONBCompare adds spout_jsonb_cmp(a, b): -1, 0 or 1.
-func (e *Engine) registerJSONBCompare(ctx context.Context) error {
-	ti, err := typeInfos(duckdb.TYPE_VARCHAR, duckdb.TYPE_INTEGER)
+func registerJSONBCompare(ctx context.Context, db *sql.DB) error {
+	ti, err := TypeInfos(duckdb.TYPE_VARCHAR, duckdb.TYPE_INTEGER)
 	if err != nil {
 		return err
 	}
 	udf := &jsonbCmpUDF{cfg: duckdb.ScalarFuncConfig{InputTypeInfos: []duckdb.TypeInfo{ti[0], ti[0]}, ResultTypeInfo: ti[1]}}
-	return e.registerScalars(ctx, map[string]duckdb.ScalarFunc{jsonbCmpFunction: udf})
+	return RegisterScalars(ctx, db, map[string]duckdb.ScalarFunc{rewrite.JSONBCompareFunc: udf})
 }

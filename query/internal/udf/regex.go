@@ -1,31 +1,23 @@
-package query
+package udf
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"regexp"
 	"sync"
 	"time"
 
 	"github.com/dlclark/regexp2"
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/spoutdev/spout/query/internal/rewrite"
 )
 
 // Postgres's regular expressions (ARE) have lookahead, lookbehind and back references;
 // DuckDB's RE2 has none of them. A ~ whose constant pattern uses one goes through
 // spout_regex_match, a backtracking matcher, instead of failing. Everything else stays on
 // RE2, which is faster and cannot run away.
-
-// backtrackingSyntax finds the constructs RE2 rejects and Postgres accepts.
-var backtrackingSyntax = regexp.MustCompile(`\(\?<?[=!]|\\[1-9]`)
-
-// needsBacktracking reports whether a regular expression needs spout_regex_match.
-func needsBacktracking(pattern string) bool {
-	return backtrackingSyntax.MatchString(pattern)
-}
-
-const regexMatchFunction = "spout_regex_match"
 
 // regexMatchTimeout bounds one match: a backtracking pattern can take exponential time,
 // and a query must not hang on one row.
@@ -96,8 +88,8 @@ func (u *regexUDF) Executor() duckdb.ScalarFuncExecutor {
 }
 
 // registerRegexFunction adds spout_regex_match(text, pattern, flags).
-func (e *Engine) registerRegexFunction(ctx context.Context) error {
-	ti, err := typeInfos(duckdb.TYPE_VARCHAR, duckdb.TYPE_BOOLEAN)
+func registerRegexFunction(ctx context.Context, db *sql.DB) error {
+	ti, err := TypeInfos(duckdb.TYPE_VARCHAR, duckdb.TYPE_BOOLEAN)
 	if err != nil {
 		return err
 	}
@@ -105,5 +97,5 @@ func (e *Engine) registerRegexFunction(ctx context.Context) error {
 	udf := &regexUDF{cache: map[[2]string]*regexp2.Regexp{}, cfg: duckdb.ScalarFuncConfig{
 		InputTypeInfos: []duckdb.TypeInfo{varchar, varchar, varchar}, ResultTypeInfo: boolean,
 	}}
-	return e.registerScalars(ctx, map[string]duckdb.ScalarFunc{regexMatchFunction: udf})
+	return RegisterScalars(ctx, db, map[string]duckdb.ScalarFunc{rewrite.RegexMatchFunc: udf})
 }

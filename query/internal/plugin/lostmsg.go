@@ -1,4 +1,4 @@
-package query
+package plugin
 
 import (
 	"errors"
@@ -16,13 +16,14 @@ import (
 //	executeForConnection <connection> returned error <error>, writing to CHAN
 //
 // so the engine watches its scans' connections and takes a logged error as the scan's
-// when Execute returned none. The plugin's standard logger is process-wide, so the
-// watch is too; a connection name with several scans in flight is ambiguous and is left
-// to the SDK's answer.
+// when Execute returned none. The standard logger is process-wide and each Execute points
+// it at its own plugin's logger, so a line one engine's plugin logs may arrive through
+// another engine's logger: the watch must be process-wide too. A connection name with
+// several scans in flight (in any engine) is ambiguous and is left to the SDK's answer.
 
-// execute runs one Execute call of the plugin for req.Connection, with an error the SDK
+// Execute runs one Execute call of the plugin for req.Connection, with an error the SDK
 // logged but did not return taken as the call's.
-func (h *host) execute(req *proto.ExecuteRequest, stream *execStream) error {
+func (h *Host) Execute(req *proto.ExecuteRequest, stream *Stream) error {
 	w := scanWatches.begin(req.Connection)
 	err := h.server.Execute(req, stream)
 	if logged := scanWatches.end(w); err == nil && logged != "" {

@@ -1,257 +1,24 @@
-package query
+package rewrite
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
-
-	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
-	"github.com/spoutdev/spout/internal/pgtree"
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
+
+	"github.com/spoutdev/spout/internal/pgtree"
 )
 
-// plan is a user query made ready for DuckDB: the rewritten text and the plugin scans it
-// refers to.
-type plan struct {
-	sql   string
-	scans []*scanSpec
-}
-
-// rewriter turns one Postgres-dialect query into DuckDB SQL. It parses with Postgres's own
-// grammar, resolves every table reference through the search path, pins quals and limits
-// to plugin scans, applies the Postgres-compat rules and prints the tree.
-type rewriter struct {
-	eng   *Engine
-	sql   string
-	opts  queryOptions
-	ctes  map[string]bool
-	scans []*scanSpec
-	// generated marks subqueries the compat rules built, which must not be rewritten again.
-	generated      map[*pg.SelectStmt]bool
-	generatedCalls map[*pg.FuncCall]bool
-	// threePart lists conn.table references whose columns may be written conn.table.col;
-	// the scan subquery is aliased by the bare table name, so such refs lose the conn.
-	threePart [][2]string
-	// sources holds, for each subquery and CTE body, its text as the user wrote it
-	// (before any rewrite), so a join can pin a key column to the values it yields.
-	sources map[*pg.SelectStmt]string
-	cteDefs []cteDef
-	err     error
-}
-
-// cteDef is one WITH entry as the user wrote it.
-type cteDef struct {
-	name    string
-	text    string // name [(cols)] AS (query)
-	columns []string
-}
-
-func (e *Engine) rewrite(sql string, opts queryOptions) (*plan, error) {
-	tree, err := pg.Parse(sql)
-	if err != nil {
-		return nil, parseError(sql, err)
-	}
-	if len(tree.Stmts) == 0 {
-		return nil, newSQLError(sql, -1, "empty query")
-	}
-	if len(tree.Stmts) > 1 {
-		return nil, newSQLError(sql, skipSpace(sql, int(tree.Stmts[1].StmtLocation)), "only one statement per query")
-	}
-	raw := tree.Stmts[0]
-	sel := raw.Stmt.GetSelectStmt()
-	if sel == nil {
-		return nil, newSQLError(sql, int(raw.StmtLocation), fmt.Sprintf("only SELECT queries can run; this is %s", stmtKind(raw.Stmt)))
-	}
-	if sel.IntoClause != nil {
-		return nil, newSQLError(sql, int(raw.StmtLocation), "SELECT INTO is not allowed")
-	}
-	r := &rewriter{eng: e, sql: sql, opts: opts, ctes: map[string]bool{}, generated: map[*pg.SelectStmt]bool{}, generatedCalls: map[*pg.FuncCall]bool{}}
-	r.collectCTEs(raw.Stmt)
-	r.collectSources(tree.Version, raw.Stmt)
-	r.compat(raw.Stmt)
-	if r.err != nil {
-		return nil, r.err
-	}
-	// Every SELECT in the tree, nested ones included, gets its FROM resolved once.
-	pgtree.WalkSelects(raw.Stmt, func(s *pg.SelectStmt) bool {
-		r.selectStmt(s)
-		return r.err == nil
-	})
-	if r.err != nil {
-		return nil, r.err
-	}
-	if len(r.threePart) > 0 {
-		pgtree.Walk(raw.Stmt, func(n *pg.Node) bool {
-			cr := n.GetColumnRef()
-			if cr == nil || len(cr.Fields) != 3 {
-				return true
-			}
-			for _, tp := range r.threePart {
-				if cr.Fields[0].GetString_().GetSval() == tp[0] && cr.Fields[1].GetString_().GetSval() == tp[1] {
-					cr.Fields = cr.Fields[1:]
-					break
-				}
-			}
-			return true
-		})
-	}
-	out, err := pg.Deparse(tree)
-	if err != nil {
-		return nil, fmt.Errorf("printing rewritten query: %w", err)
-	}
-	return &plan{sql: out, scans: r.scans}, nil
-}
-
-// skipSpace moves pos past whitespace and -- comments, to where a statement really starts.
-func skipSpace(sql string, pos int) int {
-	for pos < len(sql) {
-		switch {
-		case sql[pos] == ' ' || sql[pos] == '\t' || sql[pos] == '\n' || sql[pos] == '\r':
-			pos++
-		case strings.HasPrefix(sql[pos:], "--"):
-			for pos < len(sql) && sql[pos] != '\n' {
-				pos++
-			}
-		default:
-			return pos
-		}
-	}
-	return pos
-}
-
-func parseError(sql string, err error) error {
-	var perr *pgparser.Error
-	if errors.As(err, &perr) {
-		pos := -1
-		if perr.Cursorpos > 0 {
-			pos = runeToByte(sql, perr.Cursorpos-1)
-		}
-		e := newSQLError(sql, pos, perr.Message)
-		e.Err = err
-		return e
-	}
-	return &SQLError{Message: err.Error(), Err: err}
-}
-
-// runeToByte converts Postgres's character cursor into a byte offset.
-func runeToByte(s string, runes int) int {
-	i := 0
-	for off := range s {
-		if i == runes {
-			return off
-		}
-		i++
-	}
-	return len(s)
-}
-
-func stmtKind(n *pg.Node) string {
-	name := fmt.Sprintf("%T", n.GetNode())
-	name = strings.TrimPrefix(name, "*pg_query.Node_")
-	name = strings.TrimSuffix(name, "Stmt")
-	switch name {
-	case "VariableSet":
-		return "a SET statement"
-	case "Copy":
-		return "a COPY statement"
-	}
-	return "a " + strings.ToUpper(name) + " statement"
-}
-
-func (r *rewriter) fail(pos int32, format string, args ...any) {
-	if r.err == nil {
-		r.err = newSQLError(r.sql, int(pos), fmt.Sprintf(format, args...))
-	}
-}
-
-func (r *rewriter) collectCTEs(root *pg.Node) {
-	pgtree.Walk(root, func(n *pg.Node) bool {
-		if c := n.GetCommonTableExpr(); c != nil {
-			r.ctes[c.Ctename] = true
-		}
-		return true
-	})
-}
-
-// collectSources records the original text of every subquery and CTE body; it runs
-// before the compat rules change the tree.
-func (r *rewriter) collectSources(version int32, root *pg.Node) {
-	r.sources = map[*pg.SelectStmt]string{}
-	record := func(n *pg.Node) string {
-		sel := n.GetSelectStmt()
-		if sel == nil {
-			return ""
-		}
-		text, err := pg.Deparse(&pg.ParseResult{Version: version, Stmts: []*pg.RawStmt{{Stmt: n}}})
-		if err != nil {
-			return ""
-		}
-		r.sources[sel] = text
-		return text
-	}
-	pgtree.Walk(root, func(n *pg.Node) bool {
-		switch x := n.GetNode().(type) {
-		case *pg.Node_RangeSubselect:
-			record(x.RangeSubselect.Subquery)
-		case *pg.Node_SubLink:
-			record(x.SubLink.Subselect)
-		case *pg.Node_SelectStmt:
-			w := x.SelectStmt.WithClause
-			if w == nil || w.Recursive {
-				return true
-			}
-			for _, c := range w.Ctes {
-				cte := c.GetCommonTableExpr()
-				if cte == nil {
-					continue
-				}
-				text := record(cte.Ctequery)
-				if text == "" {
-					continue
-				}
-				cols := aliasColumns(&pg.Alias{Colnames: cte.Aliascolnames})
-				head := quoteIdent(cte.Ctename)
-				if len(cols) > 0 {
-					quoted := make([]string, len(cols))
-					for i, c := range cols {
-						quoted[i] = quoteIdent(c)
-					}
-					head += "(" + strings.Join(quoted, ", ") + ")"
-				} else {
-					cols = targetNames(cte.Ctequery.GetSelectStmt())
-				}
-				r.cteDefs = append(r.cteDefs, cteDef{name: cte.Ctename, text: head + " AS (" + text + ")", columns: cols})
-			}
-		}
-		return true
-	})
-}
-
-// cteSource is the text of a query over CTE name that carries the WITH entries up to
-// and including it; "" when name is not a CTE the rewriter recorded.
-func (r *rewriter) cteSource(name string) (string, []string) {
-	for i, d := range r.cteDefs {
-		if d.name != name {
-			continue
-		}
-		defs := make([]string, 0, i+1)
-		for _, prev := range r.cteDefs[:i+1] {
-			defs = append(defs, prev.text)
-		}
-		return "WITH " + strings.Join(defs, ", ") + " SELECT * FROM " + quoteIdent(name), d.columns
-	}
-	return "", nil
-}
-
+// Pushdown: which columns, quals and limit each plugin-table scan receives. The SQL engine
+// still applies the whole WHERE, so what is pushed can only make a query cheaper, never
+// change its result: a qual is pinned only when its meaning cannot depend on binding.
 // relation is one item of a FROM list as far as qual pinning and column resolution care.
 type relation struct {
 	name    string   // what qualifies its columns: alias, else table name
 	columns []string // known output columns; nil: unknown
 	node    *pg.Node // the RangeVar node, replaced in place by the scan
 	rv      *pg.RangeVar
-	spec    *scanSpec // nil for anything that is not a plugin table
+	scan    *Scan // nil for anything that is not a plugin table
 	conds   []*pg.Node
 	// source is the Postgres text of a subquery or CTE relation as the user wrote it,
 	// for join parameters; "" for others.
@@ -277,27 +44,27 @@ func (r *rewriter) selectStmt(s *pg.SelectStmt) {
 	}
 	for _, c := range conjuncts(s.WhereClause) {
 		for _, ref := range refs {
-			if !ref.nullable && ref.rel.spec != nil {
+			if !ref.nullable && ref.rel.scan != nil {
 				ref.rel.conds = append(ref.rel.conds, c)
 			}
 		}
 	}
 	limit := r.safeLimit(s, rels)
 	for _, rel := range rels {
-		if rel.spec != nil {
+		if rel.scan != nil {
 			r.pinQuals(rel, rels)
 		}
 	}
 	for _, rel := range rels {
-		if rel.spec == nil {
+		if rel.scan == nil {
 			continue
 		}
 		if limit >= 0 && len(rels) == 1 {
-			rel.spec.limit = limit
+			rel.scan.Limit = limit
 		}
 		r.joinParams(rel, rels)
 		r.jsonbColumnComparisons(rel, rels)
-		if err := checkRequiredAt(rel.spec, r.sql); err != nil {
+		if err := CheckRequired(rel.scan); err != nil {
 			if r.err == nil {
 				r.err = err
 			}
@@ -326,7 +93,7 @@ func (r *rewriter) fromItem(n *pg.Node, rels *[]*relation) []relRef {
 		conds := conjuncts(j.Quals)
 		attach := func(refs []relRef) {
 			for _, ref := range refs {
-				if !ref.nullable && ref.rel.spec != nil {
+				if !ref.nullable && ref.rel.scan != nil {
 					ref.rel.conds = append(ref.rel.conds, conds...)
 				}
 			}
@@ -452,24 +219,19 @@ func (r *rewriter) rangeVar(n *pg.Node, rv *pg.RangeVar) *relation {
 		}
 		return rel
 	}
-	conn, h, schema, err := r.eng.resolveTable(rv.Schemaname, name)
+	conn, schema, err := r.cat.Table(rv.Schemaname, name)
 	if err != nil {
 		r.fail(rv.Location, "%v", err)
 		return nil
 	}
-	spec := &scanSpec{
-		id:      r.eng.newScanID(),
-		host:    h,
-		conn:    conn,
-		targets: r.eng.targets(conn),
-		table:   name,
-		schema:  schema,
-		quals:   map[string]*proto.Quals{},
-		limit:   -1,
-		cache:   r.opts.cache,
-		partial: r.opts.partial,
-		stats:   newScanStats(),
-		pos:     int(rv.Location),
+	scan := &Scan{
+		ID:         r.nextID(),
+		Connection: conn,
+		Table:      name,
+		Schema:     schema,
+		Quals:      map[string]*proto.Quals{},
+		Limit:      -1,
+		Offset:     int(rv.Location),
 	}
 	cols := make([]string, 0, len(schema.Columns))
 	for _, c := range schema.Columns {
@@ -480,54 +242,7 @@ func (r *rewriter) rangeVar(n *pg.Node, rv *pg.RangeVar) *relation {
 		renamed := aliasColumns(rv.Alias)
 		copy(cols, renamed)
 	}
-	return &relation{name: alias, columns: cols, node: n, rv: rv, spec: spec}
-}
-
-// replace swaps the table reference for a subquery over the scan function. The subquery
-// restores plugin types DuckDB's table-function API cannot declare (JSON).
-func (r *rewriter) replace(rel *relation) {
-	spec := rel.spec
-	var b strings.Builder
-	b.WriteString("SELECT ")
-	for i, c := range spec.schema.Columns {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		q := quoteIdent(c.Name)
-		if c.Type == proto.ColumnType_JSON {
-			fmt.Fprintf(&b, "CAST(%s AS json) AS %s", q, q)
-		} else {
-			b.WriteString(q)
-		}
-	}
-	fmt.Fprintf(&b, " FROM %s('%s')", scanFunction, spec.id)
-	tree, err := pg.Parse(b.String())
-	if err != nil {
-		r.err = fmt.Errorf("building scan of %s: %w", spec.table, err)
-		return
-	}
-	pgtree.Walk(tree.Stmts[0].Stmt, func(n *pg.Node) bool {
-		if tc := n.GetTypeCast(); tc != nil {
-			renameType(tc.TypeName)
-		}
-		return true
-	})
-	alias := rel.rv.Alias
-	if alias == nil {
-		alias = &pg.Alias{Aliasname: rel.rv.Relname}
-	}
-	if rel.rv.Alias == nil && rel.rv.Schemaname != "" {
-		r.threePart = append(r.threePart, [2]string{rel.rv.Schemaname, rel.rv.Relname})
-	}
-	rel.node.Node = &pg.Node_RangeSubselect{RangeSubselect: &pg.RangeSubselect{
-		Subquery: tree.Stmts[0].Stmt,
-		Alias:    alias,
-	}}
-	r.scans = append(r.scans, spec)
-}
-
-func quoteIdent(s string) string {
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	return &relation{name: alias, columns: cols, node: n, rv: rv, scan: scan}
 }
 
 // conjuncts splits a boolean expression into its top-level AND terms.
@@ -556,16 +271,16 @@ var flipped = map[string]string{"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">":
 // pinQuals turns the conjuncts attached to a plugin relation into SDK quals: a column of
 // that relation compared with a constant. Anything else stays with DuckDB alone.
 func (r *rewriter) pinQuals(rel *relation, scope []*relation) {
-	spec := rel.spec
+	spec := rel.scan
 	colType := map[string]proto.ColumnType{}
-	for _, c := range spec.schema.Columns {
+	for _, c := range spec.Schema.Columns {
 		colType[c.Name] = c.Type
 	}
 	add := func(col, op string, v *proto.QualValue) {
-		q := spec.quals[col]
+		q := spec.Quals[col]
 		if q == nil {
 			q = &proto.Quals{}
-			spec.quals[col] = q
+			spec.Quals[col] = q
 		}
 		q.Quals = append(q.Quals, &proto.Qual{FieldName: col, Operator: &proto.Qual_StringValue{StringValue: op}, Value: v})
 	}
@@ -594,7 +309,7 @@ func (r *rewriter) pinQuals(rel *relation, scope []*relation) {
 				if !ok {
 					continue
 				}
-				if v, ok := qualValue(colType[col], val); ok {
+				if v, ok := QualValue(colType[col], val); ok {
 					add(col, sop, v)
 				}
 			case pg.A_Expr_Kind_AEXPR_IN:
@@ -614,7 +329,7 @@ func (r *rewriter) pinQuals(rel *relation, scope []*relation) {
 						vals = nil
 						break
 					}
-					v, ok := qualValue(colType[col], cv)
+					v, ok := QualValue(colType[col], cv)
 					if !ok {
 						vals = nil
 						break
@@ -656,30 +371,30 @@ func (r *rewriter) pinQuals(rel *relation, scope []*relation) {
 // as an IN list. Only key columns without a constant qual are parameterised, so constant
 // quals keep priority.
 func (r *rewriter) joinParams(rel *relation, scope []*relation) {
-	if checkRequired(rel.spec) == nil {
+	if checkRequired(rel.scan) == nil {
 		return // constants pin enough; a parameter would only add a scan
 	}
 	keys := map[string]bool{}
-	for _, k := range rel.spec.schema.ListCallKeyColumnList {
+	for _, k := range rel.scan.Schema.ListCallKeyColumnList {
 		if k.Require == "required" || k.Require == "any_of" {
 			keys[k.Name] = true
 		}
 	}
-	for _, k := range rel.spec.schema.GetCallKeyColumnList {
+	for _, k := range rel.scan.Schema.GetCallKeyColumnList {
 		if k.Require != "optional" {
 			keys[k.Name] = true
 		}
 	}
 	free := func(col string) bool {
-		return col != "" && keys[col] && rel.spec.quals[col] == nil && !rel.spec.hasParam(col)
+		return col != "" && keys[col] && rel.scan.Quals[col] == nil && !rel.scan.HasParam(col)
 	}
 	for _, c := range rel.conds {
 		// key IN (subquery): the subquery's values, when it stands on its own.
 		if sl := c.GetSubLink(); sl != nil && sl.SubLinkType == pg.SubLinkType_ANY_SUBLINK && isEquality(sl.OperName) {
 			col := r.ownColumn(rel, scope, sl.Testexpr)
 			if text := r.sources[sl.Subselect.GetSelectStmt()]; free(col) && text != "" {
-				rel.spec.params = append(rel.spec.params, scanParam{column: col,
-					sql: "SELECT DISTINCT * FROM (" + text + ") AS spout_param"})
+				rel.scan.Params = append(rel.scan.Params, &Param{Column: col,
+					SQL: "SELECT DISTINCT * FROM (" + text + ") AS spout_param"})
 			}
 			continue
 		}
@@ -700,13 +415,13 @@ func (r *rewriter) joinParams(rel *relation, scope []*relation) {
 				if oc == "" {
 					continue
 				}
-				if other.spec != nil && len(other.spec.params) == 0 {
-					rel.spec.params = append(rel.spec.params, scanParam{column: col, from: other.spec, fromColumn: oc})
+				if other.scan != nil && len(other.scan.Params) == 0 {
+					rel.scan.Params = append(rel.scan.Params, &Param{Column: col, From: other.scan, FromColumn: oc})
 					break
 				}
-				if other.spec == nil && other.source != "" {
-					rel.spec.params = append(rel.spec.params, scanParam{column: col,
-						sql: "SELECT DISTINCT " + quoteIdent(oc) + " FROM (" + other.source + ") AS spout_param"})
+				if other.scan == nil && other.source != "" {
+					rel.scan.Params = append(rel.scan.Params, &Param{Column: col,
+						SQL: "SELECT DISTINCT " + quoteIdent(oc) + " FROM (" + other.source + ") AS spout_param"})
 					break
 				}
 			}
@@ -719,7 +434,7 @@ func (r *rewriter) joinParams(rel *relation, scope []*relation) {
 // column's type; here the table's schema says it). It runs after the quals are pinned.
 func (r *rewriter) jsonbColumnComparisons(rel *relation, scope []*relation) {
 	isJSON := map[string]bool{}
-	for _, c := range rel.spec.schema.Columns {
+	for _, c := range rel.scan.Schema.Columns {
 		isJSON[c.Name] = c.Type == proto.ColumnType_JSON
 	}
 	for _, c := range rel.conds {
@@ -731,7 +446,7 @@ func (r *rewriter) jsonbColumnComparisons(rel *relation, scope []*relation) {
 		if _, isStr := v.(string); !isStr || !isJSON[col] {
 			continue
 		}
-		cmp := pg.MakeFuncCallNode([]*pg.Node{pg.MakeStrNode(jsonbCmpFunction)}, []*pg.Node{e.Lexpr, e.Rexpr}, e.Location)
+		cmp := pg.MakeFuncCallNode([]*pg.Node{pg.MakeStrNode(JSONBCompareFunc)}, []*pg.Node{e.Lexpr, e.Rexpr}, e.Location)
 		c.Node = pg.MakeAExprNode(pg.A_Expr_Kind_AEXPR_OP, e.Name, cmp, pg.MakeAConstIntNode(0, e.Location), e.Location).Node
 	}
 }
@@ -811,7 +526,7 @@ func contains(list []string, s string) bool {
 // safeLimit returns the LIMIT (plus OFFSET) that can be handed to a lone plugin scan: only
 // when nothing between the scan and the LIMIT can drop or multiply rows.
 func (r *rewriter) safeLimit(s *pg.SelectStmt, rels []*relation) int64 {
-	if s.LimitCount == nil || len(rels) != 1 || rels[0].spec == nil {
+	if s.LimitCount == nil || len(rels) != 1 || rels[0].scan == nil {
 		return -1
 	}
 	if len(s.FromClause) != 1 || s.FromClause[0].GetRangeVar() == nil {
@@ -869,40 +584,39 @@ var aggregateOrSetReturning = map[string]bool{
 // paramMarker flags, inside checkRequired only, a key column a join parameter will pin.
 const paramMarker = "\x00param:"
 
-// checkRequiredAt is checkRequired with the error located at the table reference in
-// the query text.
-func checkRequiredAt(spec *scanSpec, sql string) error {
-	err := checkRequired(spec)
-	var mq *MissingQualError
-	if errors.As(err, &mq) {
-		mq.Position = positionAt(sql, spec.pos)
+// CheckRequired fails, with a *MissingQualError, a scan whose table needs key columns
+// that neither its quals nor its parameters pin.
+func CheckRequired(scan *Scan) error {
+	err := checkRequired(scan)
+	if mq, ok := err.(*MissingQualError); ok {
+		mq.Offset = scan.Offset
 	}
 	return err
 }
 
 // checkRequired fails a scan whose table needs key columns the query does not pin.
-func checkRequired(spec *scanSpec) error {
-	if len(spec.params) > 0 {
-		quals := make(map[string]*proto.Quals, len(spec.quals)+len(spec.params))
-		for k, v := range spec.quals {
+func checkRequired(spec *Scan) error {
+	if len(spec.Params) > 0 {
+		quals := make(map[string]*proto.Quals, len(spec.Quals)+len(spec.Params))
+		for k, v := range spec.Quals {
 			quals[k] = v
 		}
-		for _, p := range spec.params {
-			quals[paramMarker+p.column] = &proto.Quals{}
+		for _, p := range spec.Params {
+			quals[paramMarker+p.Column] = &proto.Quals{}
 		}
 		probe := *spec
-		probe.quals = quals
-		probe.params = nil
+		probe.Quals = quals
+		probe.Params = nil
 		spec = &probe
 	}
-	if satisfied(spec.schema.GetCallKeyColumnList, spec.quals) {
+	if satisfied(spec.Schema.GetCallKeyColumnList, spec.Quals) {
 		return nil
 	}
 	var missing, anyOf []string
-	for _, k := range spec.schema.ListCallKeyColumnList {
+	for _, k := range spec.Schema.ListCallKeyColumnList {
 		switch k.Require {
 		case "required":
-			if !hasQual(spec.quals, k) {
+			if !hasQual(spec.Quals, k) {
 				missing = append(missing, k.Name)
 			}
 		case "any_of":
@@ -911,8 +625,8 @@ func checkRequired(spec *scanSpec) error {
 	}
 	if len(anyOf) > 0 {
 		found := false
-		for _, k := range spec.schema.ListCallKeyColumnList {
-			if k.Require == "any_of" && hasQual(spec.quals, k) {
+		for _, k := range spec.Schema.ListCallKeyColumnList {
+			if k.Require == "any_of" && hasQual(spec.Quals, k) {
 				found = true
 			}
 		}
@@ -923,7 +637,7 @@ func checkRequired(spec *scanSpec) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	return &MissingQualError{Table: spec.table, Columns: missing}
+	return &MissingQualError{Offset: -1, Table: spec.Table, Columns: missing}
 }
 
 // satisfied reports whether quals pin every non-optional key column of a Get. A table

@@ -1,4 +1,4 @@
-package query
+package plugin
 
 import (
 	"bytes"

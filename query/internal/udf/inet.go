@@ -1,7 +1,8 @@
-package query
+package udf
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"net/netip"
 	"strconv"
@@ -149,10 +150,10 @@ func (u *inetUDF) Executor() duckdb.ScalarFuncExecutor {
 	}}
 }
 
-func (e *Engine) registerInetFunctions(ctx context.Context) error {
+func registerInetFunctions(ctx context.Context, db *sql.DB) error {
 	fns := map[string]duckdb.ScalarFunc{}
 	for _, f := range inetFuncs {
-		ti, err := typeInfos(duckdb.TYPE_VARCHAR, f.result)
+		ti, err := TypeInfos(duckdb.TYPE_VARCHAR, f.result)
 		if err != nil {
 			return err
 		}
@@ -162,5 +163,5 @@ func (e *Engine) registerInetFunctions(ctx context.Context) error {
 		}
 		fns[f.name] = &inetUDF{f: f, cfg: duckdb.ScalarFuncConfig{InputTypeInfos: in, ResultTypeInfo: ti[1]}}
 	}
-	return e.registerScalars(ctx, fns)
+	return RegisterScalars(ctx, db, fns)
 }

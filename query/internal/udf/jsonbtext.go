@@ -1,8 +1,9 @@
-package query
+package udf
 
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
@@ -144,8 +145,8 @@ func (u *jsonbTextUDF) Executor() duckdb.ScalarFuncExecutor {
 
 // registerJSONBFunctions adds spout_jsonb_text(varchar) and jsonb_pretty(varchar); JSON
 // arguments arrive as their text.
-func (e *Engine) registerJSONBFunctions(ctx context.Context) error {
-	ti, err := typeInfos(duckdb.TYPE_VARCHAR)
+func registerJSONBFunctions(ctx context.Context, db *sql.DB) error {
+	ti, err := TypeInfos(duckdb.TYPE_VARCHAR)
 	if err != nil {
 		return err
 	}
@@ -155,7 +156,7 @@ func (e *Engine) registerJSONBFunctions(ctx context.Context) error {
 			InputTypeInfos: ti, ResultTypeInfo: ti[0],
 		}}
 	}
-	return e.registerScalars(ctx, fns)
+	return RegisterScalars(ctx, db, fns)
 }
 
 // jsonbKeys returns an object's keys in jsonb's storage order: shorter keys first, then

@@ -1,4 +1,4 @@
-package query
+package rewrite
 
 import (
 	"fmt"
@@ -15,8 +15,8 @@ import (
 // them. Macros add functions DuckDB lacks; tree rules rewrite constructs whose syntax or
 // meaning differs, so a query returns what Postgres would return or fails loudly.
 
-// compatSQL defines the Postgres functions Steampipe queries use that DuckDB lacks.
-var compatSQL = []string{
+// Macros defines the Postgres functions Steampipe queries use that DuckDB lacks.
+var Macros = []string{
 	// jsonb ? key: an object has the key, an array has the string, a string equals it.
 	`CREATE MACRO spout_jsonb_exists(j, k) AS CASE
 		WHEN j IS NULL OR k IS NULL THEN NULL
@@ -423,7 +423,7 @@ func (r *rewriter) aExpr(n *pg.Node, e *pg.A_Expr) {
 		switch op {
 		case "=", "<>", "!=", "<", "<=", ">", ">=":
 			if jsonbOperands(e.Lexpr, e.Rexpr) {
-				cmp := call(jsonbCmpFunction, e.Lexpr, e.Rexpr)
+				cmp := call(JSONBCompareFunc, e.Lexpr, e.Rexpr)
 				n.Node = pg.MakeAExprNode(pg.A_Expr_Kind_AEXPR_OP, e.Name, cmp, pg.MakeAConstIntNode(0, loc), loc).Node
 			}
 		case "->", "->>":
@@ -847,7 +847,7 @@ func (r *rewriter) columnNamesInFrom(s *pg.SelectStmt) map[string]bool {
 		if rv == nil {
 			return true
 		}
-		if _, _, ts, err := r.eng.resolveTable(rv.Schemaname, rv.Relname); err == nil {
+		if _, ts, err := r.cat.Table(rv.Schemaname, rv.Relname); err == nil {
 			for _, c := range ts.Columns {
 				out[c.Name] = true
 			}
@@ -883,7 +883,7 @@ func regexMatch(op string, subject, pattern *pg.Node, loc int32) *pg.Node {
 	}
 	if v, ok := pgtree.ConstValue(pattern); ok {
 		if p, isStr := v.(string); isStr && needsBacktracking(p) {
-			name = regexMatchFunction
+			name = RegexMatchFunc
 		}
 	}
 	args := []*pg.Node{subject, pattern, pg.MakeAConstStrNode(flags, loc)}
