@@ -104,7 +104,3 @@ func (e *Engine) queryValues(ctx context.Context, sqlText string, p *prepared, t
 	}
 	return set.Values(), rows.Err()
 }
-
-
-
-

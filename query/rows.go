@@ -222,8 +222,6 @@ func (s *scanSpec) info() ScanInfo {
 	return info
 }
 
-
-
 func normalizeRow(vals []any) []any {
 	out := make([]any, len(vals))
 	for i, v := range vals {

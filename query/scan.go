@@ -452,6 +452,3 @@ func columnValue(c *proto.Column) (any, error) {
 		return nil, fmt.Errorf("unsupported plugin value %T", v)
 	}
 }
-
-
-

@@ -306,4 +306,3 @@ func (r *rewriter) replace(rel *relation) {
 func quoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
-
