@@ -407,7 +407,10 @@ func (r *rewriter) jsonbText(extracted *pg.Node, loc int32) *pg.Node {
 // aExpr rewrites operators: jsonb operators become function calls (which also settles
 // DuckDB's different precedence for ->), regex and LIKE ANY/ALL get Postgres's meaning.
 func (r *rewriter) aExpr(n *pg.Node, e *pg.A_Expr) {
-	if len(e.Name) != 1 {
+	// Every rule here is for a binary operator; a prefix one (`<< x`) is left to the SQL
+	// engine to refuse. A function call built with a missing operand would crash the
+	// printer.
+	if len(e.Name) != 1 || e.Lexpr == nil || e.Rexpr == nil {
 		return
 	}
 	op := e.Name[0].GetString_().GetSval()
@@ -639,7 +642,12 @@ func (r *rewriter) likeAnyAll(n *pg.Node, e *pg.A_Expr, op string) {
 		if all {
 			boolop = pg.BoolExprType_AND_EXPR
 		}
-		if len(terms) == 1 {
+		switch len(terms) {
+		case 0:
+			// Postgres: ANY of no patterns is false, ALL of none is true, NULL subject or not.
+			n.Node = &pg.Node_AConst{AConst: &pg.A_Const{Val: &pg.A_Const_Boolval{Boolval: &pg.Boolean{Boolval: all}}, Location: loc}}
+			return
+		case 1:
 			n.Node = terms[0].Node
 			return
 		}
@@ -716,6 +724,9 @@ func (r *rewriter) fromFunctions(s *pg.SelectStmt) {
 			}
 			fc := items[0].GetFuncCall()
 			if fc == nil {
+				// SQL/JSON constructors and the like: the printer drops them from FROM.
+				kind := strings.TrimPrefix(fmt.Sprintf("%T", items[0].GetNode()), "*pg_query.Node_")
+				r.fail(-1, "this expression (%s) cannot stand in FROM here; select it in a subquery instead", kind)
 				return
 			}
 			name := strings.ToLower(funcName(fc))

@@ -85,6 +85,17 @@ func Rewrite(sql string, cat Catalog, nextID func() string) (*Plan, error) {
 	}
 	ordered := len(sel.SortClause) > 0
 	r := &rewriter{cat: cat, nextID: nextID, sql: sql, ctes: map[string]bool{}, generated: map[*pg.SelectStmt]bool{}, generatedCalls: map[*pg.FuncCall]bool{}}
+	var badParam *pg.ParamRef
+	pgtree.Walk(raw.Stmt, func(n *pg.Node) bool {
+		if p := n.GetParamRef(); p != nil && p.Number < 1 && badParam == nil {
+			badParam = p
+		}
+		return badParam == nil
+	})
+	if badParam != nil {
+		// The printer writes $0 as "?", which no SQL engine reads back.
+		return nil, &Error{Offset: int(badParam.Location), Msg: fmt.Sprintf("there is no parameter $%d", badParam.Number)}
+	}
 	r.collectCTEs(raw.Stmt)
 	r.collectSources(tree.Version, raw.Stmt)
 	r.compat(raw.Stmt)
@@ -117,6 +128,11 @@ func Rewrite(sql string, cat Catalog, nextID func() string) (*Plan, error) {
 	out, err := pg.Deparse(tree)
 	if err != nil {
 		return nil, fmt.Errorf("printing rewritten query: %w", err)
+	}
+	// The printer silently drops some constructs; a text that no longer parses would
+	// reach the SQL engine as a confusing syntax error, or worse, as another query.
+	if _, err := pg.Parse(out); err != nil {
+		return nil, &Error{Offset: -1, Msg: "Spout cannot translate this query (its rewritten text does not parse: " + err.Error() + ")", Err: err}
 	}
 	return &Plan{SQL: out, Scans: r.scans, Ordered: ordered}, nil
 }

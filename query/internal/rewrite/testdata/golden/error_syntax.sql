@@ -1,0 +1,1 @@
+select id frm test_types

@@ -1,0 +1,1 @@
+select id from test_types where extract(day from current_timestamp - created_at)::int < 90

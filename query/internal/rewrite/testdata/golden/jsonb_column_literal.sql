@@ -1,0 +1,1 @@
+select id from test_types where tags = '{"b": 1, "a": 2}'

@@ -1,0 +1,1 @@
+select s ->> 'Effect' from test_types, jsonb_array_elements(items) as s

@@ -1,0 +1,1 @@
+select tags ->> 'env' as env, tags -> 'owner' from test_types where tags ? 'env'

@@ -1,0 +1,1 @@
+select id from test_types limit 5 offset 2

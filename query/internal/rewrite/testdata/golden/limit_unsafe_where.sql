@@ -1,0 +1,1 @@
+select id from test_types where score > 3 limit 5

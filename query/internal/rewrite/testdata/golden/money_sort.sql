@@ -1,0 +1,1 @@
+select score::money as m from test_types order by m

@@ -1,0 +1,1 @@
+select id from test_types union select id from test_optional order by 1

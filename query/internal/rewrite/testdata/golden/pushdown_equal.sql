@@ -1,0 +1,1 @@
+select id, name from test_types where id = 3 and name <> 'x'

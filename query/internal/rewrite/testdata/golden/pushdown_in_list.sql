@@ -1,0 +1,1 @@
+select id from test_types where id in (1, 2, 3)

@@ -1,0 +1,1 @@
+with k as (select 'a' as kind) select r.label from k join test_required r on r.kind = k.kind

@@ -1,0 +1,1 @@
+select r.label from test_types t join test_required r on r.kind = t.name

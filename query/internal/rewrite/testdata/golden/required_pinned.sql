@@ -1,0 +1,1 @@
+select label from test_required where kind = 'a'

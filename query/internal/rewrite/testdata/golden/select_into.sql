@@ -1,0 +1,1 @@
+select id into t2 from test_types
