@@ -1,9 +1,3 @@
-// Package query runs Steampipe-style SQL over Steampipe plugins hosted in-process.
-//
-// Plugins register by name, connections carry the plugin's HCL config, and queries are
-// written in Postgres's dialect. The query is parsed with Postgres's grammar, every plugin
-// table reference becomes a scan that receives the columns, quals and limit the query pins,
-// and DuckDB evaluates the rest.
 package query
 
 import (
