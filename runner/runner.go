@@ -28,6 +28,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/spoutdev/spout/query"
 	"github.com/spoutdev/spout/runner/config"
 	"github.com/spoutdev/spout/runner/discovery"
@@ -244,24 +246,21 @@ func concurrency(cfg *config.Config) int {
 // results in selection order.
 func (r *run) runQueries(ctx context.Context, queries []*config.Query) []QueryResult {
 	results := make([]QueryResult, len(queries))
-	sem := make(chan struct{}, concurrency(r.cfg))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(concurrency(r.cfg))
 	for i, q := range queries {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i] = QueryResult{Name: q.Name, Status: StatusFailed, Error: "not run: " + ctx.Err().Error(), Sinks: notDelivered(q.Sinks)}
-				return
+		// Go waits for a free slot; a run cancelled meanwhile starts nothing more.
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				results[i] = QueryResult{Name: q.Name, Status: StatusFailed, Error: "not run: " + err.Error(), Sinks: notDelivered(q.Sinks)}
+				return nil
 			}
-			defer func() { <-sem }()
 			results[i] = r.runQuery(ctx, q)
 			r.done.Add(1)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	return results
 }
 

@@ -42,6 +42,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/sync/errgroup"
 )
 
 // Options says how accounts are discovered and reached.
@@ -283,14 +284,10 @@ func listAccounts(ctx context.Context, client *organizations.Client) ([]orgtypes
 // preflight assumes every account's role once, so that an account the runner cannot
 // enter is known before any query, with the error STS gave.
 func preflight(ctx context.Context, client *sts.Client, o Options, accounts []*Account) {
-	sem := make(chan struct{}, o.Preflight)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(o.Preflight)
 	for _, a := range accounts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			in := &sts.AssumeRoleInput{
 				RoleArn:         aws.String(a.RoleARN),
 				RoleSessionName: aws.String(o.SessionName),
@@ -302,9 +299,10 @@ func preflight(ctx context.Context, client *sts.Client, o Options, accounts []*A
 			if _, err := client.AssumeRole(ctx, in); err != nil {
 				a.Err = fmt.Errorf("assuming %s: %w", a.RoleARN, err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	g.Wait()
 }
 
 // connectionHCL is the body of a Steampipe AWS connection for a.
