@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/spoutdev/spout/sink"
 )
@@ -73,6 +74,9 @@ func (d *delivery) commit(ctx context.Context) {
 	}
 }
 
+// abortTimeout bounds an abort after a failed write.
+const abortTimeout = 10 * time.Second
+
 // abort discards the result everywhere: the query failed, so nothing may become visible.
 func (d *delivery) abort(ctx context.Context) {
 	for _, i := range d.live() {
@@ -87,7 +91,10 @@ func (d *delivery) abort(ctx context.Context) {
 
 func (d *delivery) fail(ctx context.Context, i int, err error) {
 	d.log.Error("writing to sink failed", "sink", d.results[i].Name, "error", err.Error())
-	_ = d.writers[i].Abort(ctx)
+	// The write may have failed because ctx ended; the abort must still reach the sink.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	_ = d.writers[i].Abort(actx)
 	d.writers[i] = nil
 	d.results[i].Status, d.results[i].Error = Failed, err.Error()
 	d.results[i].Rows = 0

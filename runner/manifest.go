@@ -12,7 +12,7 @@ import (
 // result delivered to sinks (run.manifest_sinks).
 type Manifest struct {
 	RunID      string    `json:"run_id"`
-	Status     string    `json:"status"` // ok, failed or invalid
+	Status     string    `json:"status"` // ok, failed, interrupted or invalid
 	ExitCode   int       `json:"exit_code"`
 	Config     string    `json:"config"`
 	Schedule   string    `json:"schedule,omitempty"`
@@ -34,6 +34,9 @@ const (
 	StatusOK      = "ok"
 	StatusFailed  = "failed"
 	StatusInvalid = "invalid"
+	// StatusInterrupted is a run stopped from outside (SIGTERM, SIGINT: its context
+	// ended): every result still open was aborted, none half-written.
+	StatusInterrupted = "interrupted"
 	// StatusPartial is a query whose result is missing some connections' rows; what the
 	// other connections returned was delivered.
 	StatusPartial = "partial"
@@ -44,6 +47,9 @@ const (
 	ExitOK      = 0 // every query ran on every connection and every result was delivered
 	ExitFailed  = 1 // some query, connection or delivery failed
 	ExitInvalid = 2 // the configuration or the command line is wrong; nothing ran
+	// ExitInterrupted: the run was stopped (SIGTERM or SIGINT) before it finished; the
+	// results it had not committed were aborted, and the next run sends them again.
+	ExitInterrupted = 3
 )
 
 // AccountsResult is what organization discovery found.
@@ -56,7 +62,7 @@ type AccountsResult struct {
 // QueryResult is one query's outcome.
 type QueryResult struct {
 	Name       string `json:"name"`
-	Status     string `json:"status"` // ok, partial or failed
+	Status     string `json:"status"` // ok, partial, failed or interrupted
 	Rows       int64  `json:"rows"`
 	DurationMS int64  `json:"duration_ms"`
 	Error      string `json:"error,omitempty"`

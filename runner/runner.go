@@ -52,7 +52,14 @@ type Options struct {
 	// Queries and Schedule select the queries to run (see config.Config.Select).
 	Queries  []string
 	Schedule string
+	// StopGrace bounds the clean-up once the run's context ends (SIGTERM): aborting the
+	// open results and logging the manifest. Default DefaultStopGrace; ECS kills the task
+	// when its stopTimeout (30s by default) has passed since SIGTERM.
+	StopGrace time.Duration
 }
+
+// DefaultStopGrace is the clean-up time of an interrupted run when Options leaves it 0.
+const DefaultStopGrace = 10 * time.Second
 
 // Run executes cfg once and returns its manifest, which it has also logged. The
 // manifest's ExitCode is what `spout run` exits with.
@@ -74,11 +81,14 @@ func Run(ctx context.Context, cfg *config.Config, o Options) *Manifest {
 			Queries:   []QueryResult{},
 		},
 	}
+	if r.o.StopGrace <= 0 {
+		r.o.StopGrace = DefaultStopGrace
+	}
 	r.log = r.log.With("run_id", r.m.RunID)
 	r.execute(ctx)
 	if r.prepared != nil {
 		// The manifest goes out even when the queries could not run (discovery failed).
-		if len(r.cfg.Run.ManifestSinks) > 0 && r.m.Status != StatusInvalid {
+		if len(r.cfg.Run.ManifestSinks) > 0 && r.m.Status != StatusInvalid && ctx.Err() == nil {
 			r.m.ManifestSinks = r.deliverManifest(ctx)
 		}
 		r.prepared.close()
@@ -251,8 +261,8 @@ func (r *run) runQueries(ctx context.Context, queries []*config.Query) []QueryRe
 	for i, q := range queries {
 		// Go waits for a free slot; a run cancelled meanwhile starts nothing more.
 		g.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				results[i] = QueryResult{Name: q.Name, Status: StatusFailed, Error: "not run: " + err.Error(), Sinks: notDelivered(q.Sinks)}
+			if ctx.Err() != nil {
+				results[i] = QueryResult{Name: q.Name, Status: StatusInterrupted, Error: "not run: interrupted: " + context.Cause(ctx).Error(), Sinks: notDelivered(q.Sinks)}
 				return nil
 			}
 			results[i] = r.runQuery(ctx, q)
@@ -295,6 +305,9 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 
 	fail := func(err error) QueryResult {
 		res.Status, res.Error = StatusFailed, err.Error()
+		if ctx.Err() != nil {
+			res.Status, res.Error = StatusInterrupted, "interrupted: "+context.Cause(ctx).Error()
+		}
 		if len(res.Sinks) == 0 {
 			// Failed before the sinks were opened; once opened, abort has said what each got.
 			res.Sinks = notDelivered(q.Sinks)
@@ -350,8 +363,15 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 		err = r.wholeScanFailed(stats)
 	}
 	res.Connections = r.connectionResults(stats)
+	if err == nil && ctx.Err() != nil {
+		// Stopped from outside after the last row: a result is committed only by a run
+		// that is still wanted.
+		err = context.Cause(ctx)
+	}
 	if err != nil {
-		d.abort(ctx)
+		actx, cancel := r.cleanupContext(ctx)
+		d.abort(actx)
+		cancel()
 		res.Sinks = d.results
 		return fail(queryErr(qctx, err))
 	}
@@ -491,13 +511,22 @@ func (r *run) finish(ctx context.Context) *Manifest {
 	m.summarize()
 	switch {
 	case m.Status == StatusInvalid:
+	case ctx.Err() != nil:
+		m.Status, m.ExitCode = StatusInterrupted, ExitInterrupted
 	case m.ok():
 		m.Status, m.ExitCode = StatusOK, ExitOK
 	default:
 		m.Status, m.ExitCode = StatusFailed, ExitFailed
 	}
-	logManifest(ctx, r.log, m)
+	// The run's context may have ended; the record of the run is written all the same.
+	logManifest(context.WithoutCancel(ctx), r.log, m)
 	return m
+}
+
+// cleanupContext is for what must still happen when ctx has ended: aborting open
+// results. It outlives ctx by at most the stop grace.
+func (r *run) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), r.o.StopGrace)
 }
 
 // logManifest logs the manifest whatever the log level: it is the record of the run.
