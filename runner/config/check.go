@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/spoutdev/spout/internal/didyoumean"
 )
 
 var (
@@ -168,7 +170,7 @@ func (p *parser) checkQuery(cfg *Config, i int, q *Query, seen map[string]*Query
 	}
 	p.checkSinkRefs(cfg, q.node, where+": sinks", "sinks", q.Sinks)
 	if q.Schedule != "" && !schedules[q.Schedule] {
-		p.add(q.ValuePos("schedule"), "%s: schedule %q is not defined under schedules%s", where, q.Schedule, suggest(q.Schedule, scheduleGroups(cfg)))
+		p.add(q.ValuePos("schedule"), "%s: schedule %q is not defined under schedules%s", where, q.Schedule, didyoumean.HintOrKnown(q.Schedule, scheduleGroups(cfg)))
 	}
 	if q.ok("timeout") && q.Timeout <= 0 {
 		p.add(q.ValuePos("timeout"), "%s: timeout must be positive", where)
@@ -183,7 +185,7 @@ func (p *parser) checkSinkRefs(cfg *Config, n node, where, key string, names []s
 		case seen[name]:
 			p.add(n.ItemPos(key, i), "%s: %s is listed twice", where, name)
 		case cfg.Sink(name) == nil:
-			p.add(n.ItemPos(key, i), "%s: unknown sink %q%s", where, name, suggest(name, sinkNames(cfg)))
+			p.add(n.ItemPos(key, i), "%s: unknown sink %q%s", where, name, didyoumean.HintOrKnown(name, sinkNames(cfg)))
 		}
 		seen[name] = true
 	}

@@ -9,7 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/spoutdev/spout/internal/editdist"
+	"github.com/spoutdev/spout/internal/didyoumean"
 )
 
 // The decoder reads YAML nodes into the structs of config.go strictly: an unknown key,
@@ -51,7 +51,7 @@ func (l *errorList) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		nd.keys[k.Value], nd.values[k.Value] = k, val
 		idx, ok := fields[k.Value]
 		if !ok {
-			l.add(nodePos(k), "%s: unknown key %q%s", path, k.Value, suggest(k.Value, names))
+			l.add(nodePos(k), "%s: unknown key %q%s", path, k.Value, didyoumean.HintOrKnown(k.Value, names))
 			continue
 		}
 		f := t.Field(idx)
@@ -196,22 +196,4 @@ func describe(n *yaml.Node) string {
 		return n.Value
 	}
 	return "something else"
-}
-
-// suggest returns ` (did you mean "x"?)` for the closest known name, or the list of known
-// names when none is close.
-func suggest(got string, known []string) string {
-	best, bestD := "", len(got)/2+2
-	for _, k := range known {
-		if d := editdist.Levenshtein(got, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if best != "" {
-		return ` (did you mean "` + best + `"?)`
-	}
-	if len(known) == 0 {
-		return ""
-	}
-	return " (known: " + strings.Join(known, ", ") + ")"
 }

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/spoutdev/spout/internal/didyoumean"
 )
 
 // Environment variables that supply the configuration.
@@ -131,7 +133,7 @@ func Parse(file, dir string, data []byte, getenv Getenv) (*Config, error) {
 				p.decodeStruct(v, reflect.ValueOf(&cfg.Run), "run")
 			}
 		default:
-			p.add(nodePos(k), "unknown key %q%s", k.Value, suggest(k.Value, topLevelKeys))
+			p.add(nodePos(k), "unknown key %q%s", k.Value, didyoumean.HintOrKnown(k.Value, topLevelKeys))
 		}
 	}
 	p.check(cfg, root)

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"slices"
+
+	"github.com/spoutdev/spout/internal/didyoumean"
 )
 
 // Select returns the queries a run executes, in file order: those named in names (any
@@ -12,11 +14,11 @@ import (
 func (c *Config) Select(names []string, group string) ([]*Query, error) {
 	for _, n := range names {
 		if c.Query(n) == nil {
-			return nil, fmt.Errorf("no query is called %q%s", n, suggest(n, c.queryNames()))
+			return nil, fmt.Errorf("no query is called %q%s", n, didyoumean.HintOrKnown(n, c.queryNames()))
 		}
 	}
 	if group != "" && !slices.ContainsFunc(c.Schedules, func(s *Schedule) bool { return s.Group == group }) {
-		return nil, fmt.Errorf("no schedule group is called %q%s", group, suggest(group, scheduleGroups(c)))
+		return nil, fmt.Errorf("no schedule group is called %q%s", group, didyoumean.HintOrKnown(group, scheduleGroups(c)))
 	}
 	var out []*Query
 	for _, q := range c.Queries {
