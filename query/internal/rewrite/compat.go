@@ -877,7 +877,7 @@ func sandboxed(name string) bool {
 		return true
 	}
 	switch name {
-	case "query", "query_table", "getenv", "glob", "set_config", "checkpoint", "force_checkpoint",
+	case "query", "query_table", "getenv", "set_config", "checkpoint", "force_checkpoint",
 		"which_secret", "load_extension", "install_extension":
 		return true
 	}
