@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -124,7 +125,31 @@ secrets:
 		t.Errorf("runner props: %+v", r)
 	}
 
+	p, err = loadProps(write("scaled.yaml", `
+config: conf/spout.yaml
+image: {repository: spout, tag: v1}
+stopTimeout: 90s
+metrics:
+  namespace: Inventory
+  cronPeriods: {daily: 12h}
+shards: 8
+maxConcurrency: 4
+serve:
+  peer: 10.0.0.0/16
+  passwordSecret: {secret: spout/serve, field: password}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = p.runnerProps()
+	if r.StopTimeout != 90*time.Second || r.MetricsNamespace != "Inventory" || r.CronPeriods["daily"] != 12*time.Hour ||
+		r.Shards != 8 || r.MaxConcurrency != 4 || r.Serve == nil || r.Serve.PasswordSecret.Secret != "spout/serve" || r.Serve.Peer == nil {
+		t.Errorf("scaled runner props: %+v (serve %+v)", r, r.Serve)
+	}
+
 	for _, tt := range []struct{ name, text, want string }{
+		{"bad-duration.yaml", "config: conf/spout.yaml\nstopTimeout: 30\n", "into time.Duration"},
+		{"serve-no-peer.yaml", "config: conf/spout.yaml\nserve: {passwordSecret: {secret: pw}}\n", "serve.peer: required"},
 		{"typo.yaml", "config: conf/spout.yaml\ncpus: 512\n", "field cpus not found"},
 		{"noconfig.yaml", "cpu: 256\n", "config: required"},
 		{"missing.yaml", "config: nope.yaml\n", "config: open"},
@@ -137,5 +162,61 @@ secrets:
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.name) {
 			t.Errorf("%s: got %v, want an error naming the file and containing %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// TestReadmeExampleSynthesizes builds the app from the README's example of the stop,
+// shard and serve keys, with the shipped spout.yaml, and checks it synthesizes cleanly.
+func TestReadmeExampleSynthesizes(t *testing.T) {
+	dir := t.TempDir()
+	config, err := os.ReadFile("spout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "spout.yaml"), config, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	props := `config: spout.yaml
+image: {repository: spout, tag: v1}
+stopTimeout: 60s
+shards: 4
+serve:
+  peer: 10.0.0.0/16
+  passwordSecret: {secret: spout/serve, field: password}
+`
+	path := filepath.Join(dir, "props.yaml")
+	if err := os.WriteFile(path, []byte(props), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	context := map[string]any{propsFileContext: path}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &context})
+	if err := build(app); err != nil {
+		t.Fatal(err)
+	}
+	dirOut := *app.Synth(nil).Directory()
+	messages, err := cdkout.Messages(dirOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range messages["Spout"] {
+		if m.Level == "error" {
+			t.Errorf("%s: %s", m.Path, m.Text)
+		}
+	}
+	tmpl, err := cdkout.Template(dirOut, "Spout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var machines, services int
+	for _, r := range tmpl["Resources"].(map[string]any) {
+		switch r.(map[string]any)["Type"] {
+		case "AWS::StepFunctions::StateMachine":
+			machines++
+		case "AWS::ECS::Service":
+			services++
+		}
+	}
+	if machines == 0 || services != 1 {
+		t.Errorf("%d state machines, %d services: want one per group and one", machines, services)
 	}
 }

@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/jsii-runtime-go"
 
 	"github.com/spoutdev/spout/cdk/spoutcdk"
 	"gopkg.in/yaml.v3"
@@ -37,18 +42,44 @@ type appProps struct {
 		NatGateways int `yaml:"natGateways"`
 	} `yaml:"createVpc"`
 
-	QueryRoleName   string            `yaml:"queryRoleName"`
-	ReadOnlyActions []string          `yaml:"readOnlyActions"`
-	Environment     map[string]string `yaml:"environment"`
-	Secrets         map[string]struct {
-		Secret string `yaml:"secret"`
-		Field  string `yaml:"field"`
-	} `yaml:"secrets"`
-	AlarmEmail string            `yaml:"alarmEmail"`
-	Tags       map[string]string `yaml:"tags"`
+	QueryRoleName   string               `yaml:"queryRoleName"`
+	ReadOnlyActions []string             `yaml:"readOnlyActions"`
+	Environment     map[string]string    `yaml:"environment"`
+	Secrets         map[string]secretRef `yaml:"secrets"`
+	AlarmEmail      string               `yaml:"alarmEmail"`
+	Tags            map[string]string    `yaml:"tags"`
+
+	StopTimeout time.Duration `yaml:"stopTimeout"`
+	Metrics     struct {
+		Disabled    bool                     `yaml:"disabled"`
+		Namespace   string                   `yaml:"namespace"`
+		CronPeriods map[string]time.Duration `yaml:"cronPeriods"`
+	} `yaml:"metrics"`
+	Shards         int `yaml:"shards"`
+	MaxConcurrency int `yaml:"maxConcurrency"`
+	Serve          *struct {
+		// Peer is an IPv4 CIDR or a managed prefix list id (pl-...).
+		Peer           string    `yaml:"peer"`
+		Port           int       `yaml:"port"`
+		PasswordSecret secretRef `yaml:"passwordSecret"`
+		TLSCertSecret  secretRef `yaml:"tlsCertSecret"`
+		TLSKeySecret   secretRef `yaml:"tlsKeySecret"`
+		DesiredCount   int       `yaml:"desiredCount"`
+		CPU            int       `yaml:"cpu"`
+		MemoryMiB      int       `yaml:"memoryMiB"`
+	} `yaml:"serve"`
 
 	// configText is the content of Config, read relative to the props file.
 	configText string
+}
+
+type secretRef struct {
+	Secret string `yaml:"secret"`
+	Field  string `yaml:"field"`
+}
+
+func (s secretRef) ref() spoutcdk.SecretRef {
+	return spoutcdk.SecretRef{Secret: s.Secret, Field: s.Field}
 }
 
 // loadProps reads a props file. Unknown keys are errors, so a typo cannot silently fall
@@ -79,6 +110,9 @@ func loadProps(path string) (*appProps, error) {
 	}
 	if p.Config == "" {
 		return nil, fmt.Errorf("%s: config: required: the spout.yaml to deploy", path)
+	}
+	if p.Serve != nil && p.Serve.Peer == "" {
+		return nil, fmt.Errorf("%s: serve.peer: required: the CIDR (e.g. 10.0.0.0/16) or prefix list (pl-...) that may connect", path)
 	}
 
 	dir := filepath.Dir(path)
@@ -119,6 +153,28 @@ func (p *appProps) runnerProps() *spoutcdk.QueryRunnerProps {
 		ReadOnlyActions:  p.ReadOnlyActions,
 		Environment:      p.Environment,
 		AlarmEmail:       p.AlarmEmail,
+		StopTimeout:      p.StopTimeout,
+		DisableMetrics:   p.Metrics.Disabled,
+		MetricsNamespace: p.Metrics.Namespace,
+		CronPeriods:      p.Metrics.CronPeriods,
+		Shards:           p.Shards,
+		MaxConcurrency:   p.MaxConcurrency,
+	}
+	if s := p.Serve; s != nil {
+		peer := awsec2.Peer_Ipv4(jsii.String(s.Peer))
+		if strings.HasPrefix(s.Peer, "pl-") {
+			peer = awsec2.Peer_PrefixList(jsii.String(s.Peer))
+		}
+		r.Serve = &spoutcdk.ServeOptions{
+			Peer:           peer,
+			Port:           s.Port,
+			PasswordSecret: s.PasswordSecret.ref(),
+			TLSCertSecret:  s.TLSCertSecret.ref(),
+			TLSKeySecret:   s.TLSKeySecret.ref(),
+			DesiredCount:   s.DesiredCount,
+			CPU:            s.CPU,
+			MemoryMiB:      s.MemoryMiB,
+		}
 	}
 	if p.CreateVpc != nil {
 		r.CreateVpc = &spoutcdk.VpcOptions{MaxAzs: p.CreateVpc.MaxAzs, NatGateways: p.CreateVpc.NatGateways}
@@ -126,7 +182,7 @@ func (p *appProps) runnerProps() *spoutcdk.QueryRunnerProps {
 	if len(p.Secrets) > 0 {
 		r.Secrets = map[string]spoutcdk.SecretRef{}
 		for name, s := range p.Secrets {
-			r.Secrets[name] = spoutcdk.SecretRef{Secret: s.Secret, Field: s.Field}
+			r.Secrets[name] = s.ref()
 		}
 	}
 	return r

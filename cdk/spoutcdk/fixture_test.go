@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/spoutdev/spout/cdk/internal/cdkout"
@@ -21,6 +23,7 @@ const (
 	fullStack    = "Full"    // discovery, two schedules, s3 sinks, secrets, image asset
 	minimalStack = "Minimal" // VPC lookup, SSM config, ECR image, ReadOnlyActions
 	memberStack  = "Member"  // the member-account role
+	scaledStack  = "Scaled"  // shards, spout serve, cron periods, a long stop timeout
 )
 
 var fullProps = QueryRunnerProps{
@@ -43,6 +46,27 @@ var minimalProps = QueryRunnerProps{
 	VpcID:           "vpc-0123456789abcdef0",
 	QueryRoleName:   "InventoryReader",
 	ReadOnlyActions: []string{"ec2:Describe*", "s3:GetBucketPolicyStatus"},
+	StopTimeout:     2 * time.Minute,
+	DisableMetrics:  true,
+}
+
+// scaledProps' config is testdata/spout-scaled.yaml: groups "inventory" (rate(6 hours))
+// and "weekly" (a cron expression).
+var scaledProps = QueryRunnerProps{
+	ImageRepository:  "spout",
+	ImageTag:         "v2.0.0",
+	StopTimeout:      time.Minute,
+	MetricsNamespace: "Inventory/Spout",
+	CronPeriods:      map[string]time.Duration{"weekly": 7 * 24 * time.Hour},
+	Shards:           4,
+	Environment:      map[string]string{"SPOUT_STOP_GRACE": "50s"},
+	Serve: &ServeOptions{
+		Peer:           awsec2.Peer_Ipv4(jsii.String("10.20.0.0/16")),
+		PasswordSecret: SecretRef{Secret: "spout/serve", Field: "password"},
+		TLSCertSecret:  SecretRef{Secret: "spout/serve-tls", Field: "cert"},
+		TLSKeySecret:   SecretRef{Secret: "spout/serve-tls", Field: "key"},
+		DesiredCount:   2,
+	},
 }
 
 // vpcLookupKey is the context key the CDK reads for minimalProps' VpcID in its account
@@ -132,6 +156,17 @@ func synthesize() (*synthesized, error) {
 		return nil, err
 	}
 
+	scaled, err := os.ReadFile(filepath.Join("testdata", "spout-scaled.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	props = scaledProps
+	props.Config = string(scaled)
+	stack = awscdk.NewStack(app, jsii.String(scaledStack), nil)
+	if s.runners[scaledStack], err = NewQueryRunner(stack, "Runner", &props); err != nil {
+		return nil, err
+	}
+
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	assembly := app.Synth(nil)
 
@@ -141,7 +176,7 @@ func synthesize() (*synthesized, error) {
 		return nil, err
 	}
 	s.templates = map[string]map[string]any{}
-	for _, name := range []string{fullStack, minimalStack, memberStack} {
+	for _, name := range []string{fullStack, minimalStack, memberStack, scaledStack} {
 		if s.templates[name], err = cdkout.Template(dir, name); err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -99,6 +100,67 @@ func TestBadPropsFailAtSynth(t *testing.T) {
 		{"s3 sink without bucket", agnostic, func(p *QueryRunnerProps) {
 			p.Config = validConfig + "sinks:\n  lake:\n    type: s3\n"
 		}, "Config", "sinks.lake.bucket: an s3 sink needs a bucket"},
+		{"stop timeout above Fargate's limit", agnostic, func(p *QueryRunnerProps) { p.StopTimeout = 121 * time.Second },
+			"StopTimeout", "at most 2m0s (Fargate's limit)"},
+		{"stop timeout leaves no grace", agnostic, func(p *QueryRunnerProps) { p.StopTimeout = 5 * time.Second },
+			"StopTimeout", "more than 5s"},
+		{"stop timeout not whole seconds", agnostic, func(p *QueryRunnerProps) { p.StopTimeout = 15500 * time.Millisecond },
+			"StopTimeout", "whole seconds"},
+		{"stop grace not shorter than the timeout", agnostic, func(p *QueryRunnerProps) {
+			p.Environment = map[string]string{"SPOUT_STOP_GRACE": "30s"}
+		}, "Environment", "shorter than StopTimeout (30s)"},
+		{"stop grace not a duration", agnostic, func(p *QueryRunnerProps) {
+			p.Environment = map[string]string{"SPOUT_STOP_GRACE": "25"}
+		}, "Environment", "must be a Go duration"},
+		{"metrics variable set by hand", agnostic, func(p *QueryRunnerProps) {
+			p.Environment = map[string]string{"SPOUT_METRICS": "off"}
+		}, "Environment", "SPOUT_METRICS is set from MetricsNamespace"},
+		{"reserved metrics namespace", agnostic, func(p *QueryRunnerProps) { p.MetricsNamespace = "AWS/ECS" },
+			"MetricsNamespace", "not a CloudWatch namespace"},
+		{"cron period for an unknown group", agnostic, func(p *QueryRunnerProps) {
+			p.CronPeriods = map[string]time.Duration{"dialy": time.Hour}
+		}, "CronPeriods", "dialy is not a schedule group"},
+		{"cron period for a rate group", agnostic, func(p *QueryRunnerProps) {
+			p.Config = "schedules:\n  often: rate(5 minutes)\n"
+			p.CronPeriods = map[string]time.Duration{"often": time.Hour}
+		}, "CronPeriods", "whose period is its rate"},
+		{"cron period under a minute", agnostic, func(p *QueryRunnerProps) {
+			p.CronPeriods = map[string]time.Duration{"daily": time.Second}
+		}, "CronPeriods", "shorter than EventBridge's smallest schedule"},
+		{"negative shards", agnostic, func(p *QueryRunnerProps) { p.Shards = -1 },
+			"Shards", "between 1 and 1000"},
+		{"too many shards", agnostic, func(p *QueryRunnerProps) { p.Shards = 1001 },
+			"Shards", "between 1 and 1000"},
+		{"concurrency without shards", agnostic, func(p *QueryRunnerProps) { p.MaxConcurrency = 2 },
+			"MaxConcurrency", "only used with Shards > 1"},
+		{"concurrency above the inline map limit", agnostic, func(p *QueryRunnerProps) { p.Shards, p.MaxConcurrency = 100, 41 },
+			"MaxConcurrency", "between 1 and 40"},
+		{"concurrency above shards", agnostic, func(p *QueryRunnerProps) { p.Shards, p.MaxConcurrency = 3, 4 },
+			"MaxConcurrency", "between 1 and 3"},
+		{"shard variable set by hand", agnostic, func(p *QueryRunnerProps) {
+			p.Shards = 2
+			p.Environment = map[string]string{"SPOUT_SHARD": "1/2"}
+		}, "Environment", "SPOUT_SHARD is set per task"},
+		{"serve without peer", agnostic, func(p *QueryRunnerProps) {
+			p.Serve = &ServeOptions{PasswordSecret: SecretRef{Secret: "pw"}}
+		}, "Serve.Peer", "required"},
+		{"serve without password", agnostic, func(p *QueryRunnerProps) {
+			p.Serve = &ServeOptions{Peer: awsec2.Peer_Ipv4(jsii.String("10.0.0.0/8"))}
+		}, "Serve.PasswordSecret", "required"},
+		{"serve with a cert but no key", agnostic, func(p *QueryRunnerProps) {
+			p.Serve = &ServeOptions{Peer: awsec2.Peer_Ipv4(jsii.String("10.0.0.0/8")), PasswordSecret: SecretRef{Secret: "pw"},
+				TLSCertSecret: SecretRef{Secret: "tls"}}
+		}, "Serve.TLSCertSecret", "together"},
+		{"serve port out of range", agnostic, func(p *QueryRunnerProps) {
+			p.Serve = &ServeOptions{Peer: awsec2.Peer_Ipv4(jsii.String("10.0.0.0/8")), PasswordSecret: SecretRef{Secret: "pw"}, Port: 70000}
+		}, "Serve.Port", "70000 is not a TCP port"},
+		{"serve size not a fargate pair", agnostic, func(p *QueryRunnerProps) {
+			p.Serve = &ServeOptions{Peer: awsec2.Peer_Ipv4(jsii.String("10.0.0.0/8")), PasswordSecret: SecretRef{Secret: "pw"}, CPU: 512, MemoryMiB: 512}
+		}, "Serve.MemoryMiB", "512 is not a Fargate memory size for 512 CPU"},
+		{"serve password also in secrets", agnostic, func(p *QueryRunnerProps) {
+			p.Serve = &ServeOptions{Peer: awsec2.Peer_Ipv4(jsii.String("10.0.0.0/8")), PasswordSecret: SecretRef{Secret: "pw"}}
+			p.Secrets = map[string]SecretRef{"SPOUT_SERVE_PASSWORD": {Secret: "other"}}
+		}, "Secrets", "SPOUT_SERVE_PASSWORD is set from Serve"},
 		{"config not yaml", agnostic, func(p *QueryRunnerProps) { p.Config = "schedules: [" },
 			"Config", "yaml"},
 	}
@@ -189,6 +251,18 @@ func TestWithDefaults(t *testing.T) {
 	}
 	if p.CreateVpc == nil || p.CreateVpc.MaxAzs != 2 || p.CreateVpc.NatGateways != 1 {
 		t.Errorf("VPC default: %+v", p.CreateVpc)
+	}
+	if p.StopTimeout != 30*time.Second || p.MetricsNamespace != "Spout" || p.Shards != 1 || p.MaxConcurrency != 0 || p.Serve != nil {
+		t.Errorf("stop/metrics/shards/serve defaults: %v %q %d %d %v", p.StopTimeout, p.MetricsNamespace, p.Shards, p.MaxConcurrency, p.Serve)
+	}
+	for shards, want := range map[int]int{2: 2, 40: 40, 100: 40} {
+		if got := (QueryRunnerProps{Shards: shards}).withDefaults().MaxConcurrency; got != want {
+			t.Errorf("Shards %d: MaxConcurrency %d, want %d", shards, got, want)
+		}
+	}
+	serve := &ServeOptions{Port: 5432}
+	if q := (QueryRunnerProps{Serve: serve}).withDefaults().Serve; q.Port != 5432 || q.DesiredCount != 1 || q.CPU != 512 || q.MemoryMiB != 1024 || serve.CPU != 0 {
+		t.Errorf("serve defaults: %+v (caller's %+v)", q, serve)
 	}
 	if q := (QueryRunnerProps{VpcID: "vpc-1"}).withDefaults(); q.CreateVpc != nil {
 		t.Error("a VpcID still creates a VPC")

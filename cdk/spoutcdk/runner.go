@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecspatterns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -25,6 +27,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -48,12 +51,25 @@ type QueryRunner struct {
 	TaskRole awsiam.Role
 	// ExecutionRole is what ECS uses to pull the image, write logs and read secrets.
 	ExecutionRole awsiam.Role
-	// Tasks holds one scheduled task per schedule group, keyed by group.
+	// Tasks holds one scheduled task per schedule group, keyed by group (Shards = 1).
 	Tasks map[string]awsecspatterns.ScheduledFargateTask
+	// StateMachines holds each group's sharded run, keyed by group (Shards > 1), and
+	// ShardedRunFailedRule publishes their failed executions to AlarmTopic.
+	StateMachines        map[string]awsstepfunctions.StateMachine
+	ShardedRunFailedRule awsevents.Rule
 	// QueryRoleName is the role the runner assumes in member accounts.
 	QueryRoleName string
 	AlarmTopic    awssns.Topic
 	FailureRule   awsevents.Rule
+	// Alarms holds each group's metric alarms, keyed by group; empty with DisableMetrics.
+	Alarms map[string]ScheduleAlarms
+
+	// Service, LoadBalancer, ServeSecurityGroup (the tasks') and ServeLogGroup are
+	// `spout serve`; nil without Serve.
+	Service            awsecs.FargateService
+	LoadBalancer       awselasticloadbalancingv2.NetworkLoadBalancer
+	ServeSecurityGroup awsec2.SecurityGroup
+	ServeLogGroup      awslogs.LogGroup
 }
 
 // NewQueryRunner defines the runner under scope. Props are checked before anything is
@@ -74,6 +90,17 @@ func NewQueryRunner(scope constructs.Construct, id string, props *QueryRunnerPro
 	if err != nil {
 		return nil, err
 	}
+	periods := map[string]time.Duration{}
+	if !p.DisableMetrics {
+		if err := checkCronPeriods(p.CronPeriods, d.schedules); err != nil {
+			return nil, err
+		}
+		for _, s := range d.schedules {
+			if periods[s.group], err = schedulePeriod(s, p.CronPeriods); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if p.VpcID != "" {
 		// Vpc.fromLookup needs a concrete environment; without one the CDK fails with a
 		// message that does not mention the prop.
@@ -84,7 +111,13 @@ func NewQueryRunner(scope constructs.Construct, id string, props *QueryRunnerPro
 	}
 
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	r := &QueryRunner{Construct: c, QueryRoleName: roleName, Tasks: map[string]awsecspatterns.ScheduledFargateTask{}}
+	r := &QueryRunner{
+		Construct:     c,
+		QueryRoleName: roleName,
+		Tasks:         map[string]awsecspatterns.ScheduledFargateTask{},
+		StateMachines: map[string]awsstepfunctions.StateMachine{},
+		Alarms:        map[string]ScheduleAlarms{},
+	}
 	for _, w := range d.warnings {
 		awscdk.Annotations_Of(c).AddWarningV2(jsii.String("spout:config"), jsii.String(w))
 	}
@@ -116,19 +149,64 @@ func NewQueryRunner(scope constructs.Construct, id string, props *QueryRunnerPro
 	})
 
 	image := containerImage(c, p)
-	env := containerEnv(p)
 	secrets := containerSecrets(c, p.Secrets)
+	var config awsecs.Secret
 	if p.ConfigParameter != "" {
-		secrets[configEnv] = awsecs.Secret_FromSsmParameter(configParameter(c, p.ConfigParameter))
-	} else {
-		env[configEnv] = jsii.String(p.Config)
+		config = awsecs.Secret_FromSsmParameter(configParameter(c, p.ConfigParameter))
+		secrets[configEnv] = config
 	}
-
-	for _, s := range d.schedules {
-		r.Tasks[s.group] = newScheduledTask(c, r, p, s, image, env, secrets)
+	// withConfig completes a container's environment with the config when it is embedded.
+	withConfig := func(env map[string]*string) map[string]*string {
+		if config == nil {
+			env[configEnv] = jsii.String(p.Config)
+		}
+		return env
 	}
 
 	r.AlarmTopic, r.FailureRule = newFailureAlert(c, r.Cluster, p.AlarmEmail)
+
+	env := withConfig(containerEnv(p))
+	if !p.DisableMetrics {
+		maps.Copy(env, metricsEnvironment(p.MetricsNamespace))
+	}
+	var shardLogs awslogs.LogGroup
+	if p.Shards > 1 {
+		shardLogs = newStateMachineLogs(c, p)
+	}
+	for _, s := range d.schedules {
+		if p.Shards == 1 {
+			r.Tasks[s.group] = newScheduledTask(c, r, p, s, image, env, secrets)
+		} else {
+			taskDef, container := newTaskDefinition(c, r, p, s, image, env, secrets)
+			r.StateMachines[s.group] = newShardedRun(c, r, p, s, taskDef, container, shardLogs)
+			suppressTaskDefinitionFindings(taskDef, len(env) > 0)
+			if _, embedded := env[configEnv]; embedded {
+				acknowledgeConfigTemplating(taskDef, p.Config)
+			}
+		}
+		if !p.DisableMetrics {
+			r.Alarms[s.group] = newScheduleAlarms(c, r.AlarmTopic, p.MetricsNamespace, s, periods[s.group])
+		}
+	}
+	if len(r.StateMachines) > 0 {
+		var machines []awsstepfunctions.StateMachine
+		for _, group := range slices.Sorted(maps.Keys(r.StateMachines)) {
+			machines = append(machines, r.StateMachines[group])
+		}
+		r.ShardedRunFailedRule = newExecutionFailureRule(c, machines, r.AlarmTopic)
+	}
+	if !p.DisableMetrics {
+		allowAlarmPublishing(r.AlarmTopic)
+	}
+
+	if p.Serve != nil {
+		serveEnv := withConfig(baseEnv(p, p.Serve.MemoryMiB))
+		newServe(c, r, p, image, serveEnv, serveSecrets(c, p.Serve, secrets))
+		if _, embedded := serveEnv[configEnv]; embedded {
+			acknowledgeConfigTemplating(r.Service.TaskDefinition(), p.Config)
+		}
+	}
+
 	suppressTaskRoleFindings(r, p, d)
 	suppressExecutionRoleFindings(r)
 	return r, nil
@@ -310,8 +388,9 @@ func configParameter(c constructs.Construct, nameOrArn string) awsssm.IParameter
 	})
 }
 
-func newScheduledTask(c constructs.Construct, r *QueryRunner, p QueryRunnerProps, s schedule,
-	image awsecs.ContainerImage, env map[string]*string, secrets map[string]awsecs.Secret) awsecspatterns.ScheduledFargateTask {
+// newTaskDefinition defines the task that runs one schedule group.
+func newTaskDefinition(c constructs.Construct, r *QueryRunner, p QueryRunnerProps, s schedule,
+	image awsecs.ContainerImage, env map[string]*string, secrets map[string]awsecs.Secret) (awsecs.FargateTaskDefinition, awsecs.ContainerDefinition) {
 	taskDef := awsecs.NewFargateTaskDefinition(c, jsii.String("TaskDef-"+s.group), &awsecs.FargateTaskDefinitionProps{
 		Cpu:            jsii.Number(p.CPU),
 		MemoryLimitMiB: jsii.Number(p.MemoryMiB),
@@ -322,12 +401,13 @@ func newScheduledTask(c constructs.Construct, r *QueryRunner, p QueryRunnerProps
 		TaskRole:      r.TaskRole,
 		ExecutionRole: r.ExecutionRole,
 	})
-	taskDef.AddContainer(jsii.String(ContainerName), &awsecs.ContainerDefinitionOptions{
+	container := taskDef.AddContainer(jsii.String(ContainerName), &awsecs.ContainerDefinitionOptions{
 		Image: image,
 		// The image's ENTRYPOINT is ["/spout", "run"].
 		Command:     jsii.Strings("--schedule", s.group),
 		Environment: &env,
 		Secrets:     &secrets,
+		StopTimeout: awscdk.Duration_Seconds(jsii.Number(p.StopTimeout.Seconds())),
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
 			LogGroup:     r.LogGroup,
 			StreamPrefix: jsii.String(s.group),
@@ -336,6 +416,12 @@ func newScheduledTask(c constructs.Construct, r *QueryRunner, p QueryRunnerProps
 			Mode: awsecs.AwsLogDriverMode_BLOCKING,
 		}),
 	})
+	return taskDef, container
+}
+
+func newScheduledTask(c constructs.Construct, r *QueryRunner, p QueryRunnerProps, s schedule,
+	image awsecs.ContainerImage, env map[string]*string, secrets map[string]awsecs.Secret) awsecspatterns.ScheduledFargateTask {
+	taskDef, _ := newTaskDefinition(c, r, p, s, image, env, secrets)
 	task := awsecspatterns.NewScheduledFargateTask(c, jsii.String("Schedule-"+s.group), &awsecspatterns.ScheduledFargateTaskProps{
 		Cluster:  r.Cluster,
 		Schedule: awsapplicationautoscaling.Schedule_Expression(jsii.String(s.expression)),
@@ -387,19 +473,29 @@ func newFailureAlert(c constructs.Construct, cluster awsecs.Cluster, email strin
 	return topic, rule
 }
 
-// containerEnv is the runner container's plain environment apart from the config: the
-// Environment prop, and GOMEMLIMIT unless the props set it.
-func containerEnv(p QueryRunnerProps) map[string]*string {
+// containerEnv is the runner container's plain environment apart from the config and
+// metrics: the Environment prop, GOMEMLIMIT and SPOUT_STOP_GRACE unless the props set them.
+func containerEnv(p QueryRunnerProps) map[string]*string { return baseEnv(p, p.MemoryMiB) }
+
+// baseEnv is containerEnv for a task of memoryMiB.
+func baseEnv(p QueryRunnerProps, memoryMiB int) map[string]*string {
 	env := map[string]*string{}
 	for k, v := range p.Environment {
 		env[k] = jsii.String(v)
 	}
-	_, inEnv := p.Environment[goMemLimitEnv]
-	_, inSecrets := p.Secrets[goMemLimitEnv]
-	if !inEnv && !inSecrets {
-		env[goMemLimitEnv] = jsii.String(goMemLimit(p.MemoryMiB))
+	if !p.setsEnv(goMemLimitEnv) {
+		env[goMemLimitEnv] = jsii.String(goMemLimit(memoryMiB))
+	}
+	if !p.setsEnv(stopGraceEnv) && p.StopTimeout > 0 {
+		env[stopGraceEnv] = jsii.String(stopGrace(p.StopTimeout))
 	}
 	return env
+}
+
+// stopGrace is the runner's share of the stop timeout: the rest is for exiting and for
+// awslogs to ship the last lines (the manifest) before SIGKILL.
+func stopGrace(stopTimeout time.Duration) string {
+	return (stopTimeout - stopGraceMargin).String()
 }
 
 // goMemLimitEnv is the Go runtime's soft memory limit. A Fargate container does not always

@@ -367,6 +367,9 @@ func TestSecretsWiring(t *testing.T) {
 					map[string]any{"Name": "LAKE_BUCKET", "Value": "inventory-lake"},
 					map[string]any{"Name": "SPOUT_CONFIG_YAML", "Value": string(fullConfig)},
 					map[string]any{"Name": "SPOUT_LOG_LEVEL", "Value": "debug"},
+					map[string]any{"Name": "SPOUT_METRICS", "Value": "emf"},
+					map[string]any{"Name": "SPOUT_METRICS_NAMESPACE", "Value": "Spout"},
+					map[string]any{"Name": "SPOUT_STOP_GRACE", "Value": "25s"}, // the default 30s stop timeout - 5s
 				},
 			})},
 		})
@@ -389,8 +392,12 @@ func TestSecretsWiring(t *testing.T) {
 		minimal.AllResourcesProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
 			"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{
 				"Secrets": []any{map[string]any{"Name": "SPOUT_CONFIG_YAML", "ValueFrom": param}},
-				// The Go heap's share of this stack's 1024 MiB task.
-				"Environment": []any{map[string]any{"Name": "GOMEMLIMIT", "Value": "716MiB"}},
+				// The Go heap's share of this stack's 1024 MiB task, the grace of its 120s stop
+				// timeout, and no metrics settings (DisableMetrics).
+				"Environment": []any{
+					map[string]any{"Name": "GOMEMLIMIT", "Value": "716MiB"},
+					map[string]any{"Name": "SPOUT_STOP_GRACE", "Value": "1m55s"},
+				},
 			})},
 		})
 		minimal.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
@@ -487,7 +494,7 @@ func TestMemberRoleStack(t *testing.T) {
 
 func TestAwsSolutionsChecks(t *testing.T) {
 	s := synth(t)
-	for _, stack := range []string{fullStack, minimalStack, memberStack} {
+	for _, stack := range []string{fullStack, minimalStack, memberStack, scaledStack} {
 		// The pack's own report proves it ran; its suppressed rows are the ones below.
 		report, err := os.ReadFile(filepath.Join(s.dir, "AwsSolutions--"+stack+"-NagReport.csv"))
 		if err != nil || !strings.Contains(string(report), `"Suppressed"`) {

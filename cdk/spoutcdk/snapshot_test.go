@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden templates in testdat
 // After an intended change: go test ./spoutcdk -run TestSnapshot -update
 func TestSnapshot(t *testing.T) {
 	s := synth(t)
-	for _, stack := range []string{fullStack, minimalStack, memberStack} {
+	for _, stack := range []string{fullStack, minimalStack, memberStack, scaledStack} {
 		got, err := json.MarshalIndent(s.templates[stack], "", "  ")
 		if err != nil {
 			t.Fatal(err)
