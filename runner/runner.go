@@ -46,9 +46,13 @@ import (
 type Options struct {
 	// Plugins are the plugins connections may use, by name ("aws": aws.Plugin).
 	Plugins map[string]query.PluginFunc
-	// Logger receives the run's events, the plugins' logs and the manifest. Default
-	// slog.Default().
+	// Logger receives the run's events, the plugins' logs, the sinks' retries and the
+	// manifest. nil discards them.
 	Logger *slog.Logger
+	// Stdout is where file sinks with path "-" write results, shared with whatever
+	// else writes to standard output (the log, when it goes there) so that neither
+	// splits the other's lines. nil means os.Stdout, unshared.
+	Stdout *sink.SharedWriter
 	// Queries and Schedule select the queries to run (see config.Config.Select).
 	Queries  []string
 	Schedule string
@@ -65,7 +69,7 @@ const DefaultStopGrace = 10 * time.Second
 // manifest's ExitCode is what `spout run` exits with.
 func Run(ctx context.Context, cfg *config.Config, o Options) *Manifest {
 	if o.Logger == nil {
-		o.Logger = slog.Default()
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &run{
 		cfg:     cfg,
@@ -157,7 +161,7 @@ func (r *run) execute(ctx context.Context) {
 	r.log.Info("run started", "config", r.cfg.File, "queries", names, "schedule", r.o.Schedule, "concurrency", concurrency(r.cfg))
 
 	// Validation builds the sinks and, without discovery, the engine the run uses.
-	p, err := prepare(ctx, r.cfg, r.o.Plugins, []query.Option{query.WithLogger(r.log)}, true)
+	p, err := prepare(ctx, r.cfg, r.o.Plugins, []query.Option{query.WithLogger(r.log)}, sink.Env{Logger: r.log, Stdout: r.o.Stdout}, true)
 	r.prepared = p
 	if err != nil {
 		invalid(r.log, r.m, err)

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/spoutdev/spout/query"
 	"github.com/spoutdev/spout/runner/config"
 	"github.com/spoutdev/spout/sink"
@@ -20,9 +18,12 @@ import (
 // named by dsn_env and the like must be set), every connection's plugin is registered
 // and its HCL accepted, and every query plans against the plugins' schemas. No cloud API
 // is called and nothing is written. The result is config.Errors, one per problem.
-// Plugin logs go to logger.
+// Plugin logs go to logger; nil discards them.
 func Validate(ctx context.Context, cfg *config.Config, plugins map[string]query.PluginFunc, logger *slog.Logger) error {
-	p, err := prepare(ctx, cfg, plugins, []query.Option{query.WithLogger(logger)}, false)
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p, err := prepare(ctx, cfg, plugins, []query.Option{query.WithLogger(logger)}, sink.Env{Logger: logger}, false)
 	if p != nil {
 		p.close()
 	}
@@ -69,9 +70,9 @@ func (p *prepared) close() {
 	}
 }
 
-// prepare validates cfg and returns what it built. keepEngine keeps the engine open for
-// the run.
-func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.PluginFunc, opts []query.Option, keepEngine bool) (*prepared, error) {
+// prepare validates cfg and returns what it built, the sinks built with env. keepEngine
+// keeps the engine open for the run.
+func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.PluginFunc, opts []query.Option, env sink.Env, keepEngine bool) (*prepared, error) {
 	var errs config.Errors
 	p := &prepared{sinks: map[string]sink.Sink{}}
 	if !cfg.EnvOK() {
@@ -79,9 +80,9 @@ func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.P
 		return p, nil
 	}
 	for _, sc := range cfg.Sinks {
-		s, err := sink.Build(sc.Name, sc.Node)
+		s, err := sink.Build(sc.Name, sc.Node, env)
 		if err != nil {
-			errs = append(errs, sinkError(cfg, sc, err))
+			errs = append(errs, sinkErrors(cfg, sc, err)...)
 			continue
 		}
 		p.sinks[sc.Name] = s
@@ -138,53 +139,27 @@ func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.P
 	return p, errs.Err()
 }
 
-// sinkError locates a sink's build error at the option it names.
-func sinkError(cfg *config.Config, sc *config.Sink, err error) *config.Error {
-	pos := sc.Pos()
-	var ce *sink.ConfigError
-	if errors.As(err, &ce) {
-		msg := ce.Err.Error()
+// sinkErrors turns a sink's build error into one config.Error per problem, each at
+// the position the sink package found.
+func sinkErrors(cfg *config.Config, sc *config.Sink, err error) config.Errors {
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	var errs config.Errors
+	for _, err := range list {
+		var ce *sink.ConfigError
+		if !errors.As(err, &ce) {
+			errs = append(errs, cfg.At(sc.Pos(), "sinks.%s: %s", sc.Name, err))
+			continue
+		}
+		pos := sc.Pos()
 		if ce.Line > 0 {
-			pos = config.Pos{Line: ce.Line, Column: columnOf(sc.Node, ce.Line, ce.Field)}
+			pos = config.Pos{Line: ce.Line, Column: ce.Column}
 		}
-		return cfg.At(pos, "sinks.%s: %s", sc.Name, trimSinkPrefix(msg, sc.Name))
+		errs = append(errs, cfg.At(pos, "sinks.%s: %s", ce.Sink, ce.Err))
 	}
-	return cfg.At(pos, "sinks.%s: %s", sc.Name, trimSinkPrefix(err.Error(), sc.Name))
-}
-
-// trimSinkPrefix drops the `sink "name": ` / `webhook sink "name": ` the sink packages
-// put in front of their messages, which "sinks.name:" already says.
-func trimSinkPrefix(msg, name string) string {
-	marker := `sink "` + name + `": `
-	if i := strings.Index(msg, marker); i >= 0 && i < 16 {
-		return msg[i+len(marker):]
-	}
-	return msg
-}
-
-// columnOf finds the column of the key on line in n (the option at fault), searching
-// nested mappings; it falls back to the first node on that line.
-func columnOf(n *yaml.Node, line int, field string) int {
-	last := field
-	if i := strings.LastIndex(field, "."); i >= 0 {
-		last = field[i+1:]
-	}
-	col := 0
-	var walk func(*yaml.Node)
-	walk = func(n *yaml.Node) {
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if k := n.Content[i]; k.Line == line && (k.Value == last || col == 0) {
-					col = k.Column
-				}
-			}
-		}
-		for _, c := range n.Content {
-			walk(c)
-		}
-	}
-	walk(n)
-	return max(col, 1)
+	return errs
 }
 
 // engineError locates an error from query.New at the connection it names.

@@ -9,8 +9,8 @@ import (
 // BatchPolicy bounds the batches a sink receives: a batch is flushed when it holds Rows
 // rows or about Bytes bytes, whichever comes first, and at Commit.
 type BatchPolicy struct {
-	Rows  int      `yaml:"rows"`  // default 1000
-	Bytes ByteSize `yaml:"bytes"` // default 4 MiB
+	Rows  int      `yaml:"rows" doc:"Rows per batch at most; default 1000."`                                 // default 1000
+	Bytes ByteSize `yaml:"bytes" doc:"About how many bytes a batch holds at most, e.g. 1MiB; default 4MiB."` // default 4 MiB
 }
 
 // Default batch bounds.

@@ -22,6 +22,12 @@ func (b *ByteSize) UnmarshalYAML(node *yaml.Node) error {
 	return nil
 }
 
+// JSONSchema describes a ByteSize for the JSON Schema of spout.yaml: a number of bytes
+// or a size with a unit.
+func (ByteSize) JSONSchema() map[string]any {
+	return map[string]any{"type": []string{"integer", "string"}}
+}
+
 // ParseByteSize parses "4194304", "4MiB" or "4 MB".
 func ParseByteSize(s string) (ByteSize, error) {
 	units := []struct {

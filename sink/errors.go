@@ -80,20 +80,22 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *FieldError) Unwrap() error { return e.Err }
 
-// ConfigError is a configuration error with its position in the YAML document. The
-// runner prefixes the file name to get file:line.
+// ConfigError is a problem in a sink's options, at its position in the YAML document.
+// Err says what is wrong without naming the sink, which Sink does; the runner adds the
+// file name to get file:line:column.
 type ConfigError struct {
-	Sink  string
-	Line  int    // 1-based; 0 if unknown
-	Field string // the option at fault, or "" for the sink as a whole
-	Err   error  // names the sink
+	Sink   string
+	Line   int    // 1-based; 0 if unknown
+	Column int    // 1-based; 0 if unknown
+	Field  string // the option at fault (or the mapping holding an unknown key), "a.b"; "" for the sink as a whole
+	Err    error
 }
 
 func (e *ConfigError) Error() string {
 	if e.Line == 0 {
-		return e.Err.Error()
+		return fmt.Sprintf("sink %q: %v", e.Sink, e.Err)
 	}
-	return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	return fmt.Sprintf("line %d:%d: sink %q: %v", e.Line, max(e.Column, 1), e.Sink, e.Err)
 }
 
 func (e *ConfigError) Unwrap() error { return e.Err }

@@ -31,9 +31,10 @@ sinks:
 		return
 	}
 	node := cfg.Sinks["console"]
-	s, err := sink.Build("console", &node)
+	// The zero Env: file sinks write to os.Stdout, retries are not logged.
+	s, err := sink.Build("console", &node, sink.Env{})
 	if err != nil {
-		fmt.Println(err) // e.g. line 6: file sink "console": format: unknown format "xml" (...)
+		fmt.Println(err) // e.g. line 6:5: sink "console": format: unknown format "xml" (...)
 		return
 	}
 	defer s.Close()

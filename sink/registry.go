@@ -3,6 +3,8 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net/url"
 	"reflect"
 	"slices"
@@ -11,29 +13,45 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/spoutdev/spout/internal/yamlconf"
 )
 
-// Factory builds one destination from its options. node is the sink's YAML mapping
-// without the options every sink shares (type, batch, retry, timeout, dead_letter),
-// which Build handles. A factory decodes node with DecodeConfig and returns the
-// destination's New (FactoryOf does both); Build adds the wrappers.
-type Factory func(name string, node *yaml.Node) (Sink, error)
+// Factory builds one destination from its options struct. FactoryOf and
+// FactoryWithEnv make one; the registry records the struct, so that Build decodes the
+// options and the JSON Schema of spout.yaml describes them.
+type Factory struct {
+	config reflect.Type // the options struct
+	build  func(name string, cfg any, env Env) (Sink, error)
+}
 
-// FactoryOf returns the Factory of a destination whose New takes its options struct:
-// the factory decodes node into a C with DecodeConfig and passes it to newSink.
+// FactoryOf returns the Factory of a destination whose New takes its options struct C.
 func FactoryOf[C any, S Sink](newSink func(name string, cfg C) (S, error)) Factory {
-	return func(name string, node *yaml.Node) (Sink, error) {
-		var cfg C
-		if err := DecodeConfig(name, node, &cfg); err != nil {
-			return nil, err
-		}
-		s, err := newSink(name, cfg)
+	return FactoryWithEnv(func(name string, cfg C, _ Env) (S, error) { return newSink(name, cfg) })
+}
+
+// FactoryWithEnv is FactoryOf for a destination that also needs what the program
+// provides (see Env).
+func FactoryWithEnv[C any, S Sink](newSink func(name string, cfg C, env Env) (S, error)) Factory {
+	return Factory{config: reflect.TypeFor[C](), build: func(name string, cfg any, env Env) (Sink, error) {
+		s, err := newSink(name, *cfg.(*C), env)
 		if err != nil {
 			// Not s: a nil *T in a Sink is not a nil Sink.
 			return nil, err
 		}
 		return s, nil
-	}
+	}}
+}
+
+// Env is what sinks receive from the program that builds them rather than from their
+// options. The zero Env logs nothing and gives file sinks the process's standard output,
+// unshared.
+type Env struct {
+	// Logger receives the wrappers' records (one per retry). nil discards them.
+	Logger *slog.Logger
+	// Stdout is where file sinks with path "-" write, shared with the program's other
+	// writers to standard output (its log). nil means os.Stdout, shared with no one.
+	Stdout *SharedWriter
 }
 
 // DeadLetterFactory builds a dead-letter store from a dead_letter URL, e.g.
@@ -52,9 +70,15 @@ type Registry struct {
 // DefaultRegistry is the registry used by Register, RegisterDeadLetter and Build.
 var DefaultRegistry = &Registry{}
 
-// Register makes a sink type available to Build. A later registration of the same
-// type replaces the earlier one.
-func Register(typ string, f Factory) { DefaultRegistry.Register(typ, f) }
+// Register makes a sink type available to Build with DefaultRegistry. It is meant for
+// the init function of a destination's package and, like database/sql's Register,
+// panics when the type is registered twice or f is not usable: both are programming
+// errors that would otherwise pick a destination by import order.
+func Register(typ string, f Factory) {
+	if err := DefaultRegistry.Register(typ, f); err != nil {
+		panic(err)
+	}
+}
 
 // RegisterDeadLetter makes a dead_letter URL scheme available to Build.
 func RegisterDeadLetter(scheme string, f DeadLetterFactory) {
@@ -62,16 +86,33 @@ func RegisterDeadLetter(scheme string, f DeadLetterFactory) {
 }
 
 // Build builds a sink from its YAML mapping with DefaultRegistry.
-func Build(name string, node *yaml.Node) (Sink, error) { return DefaultRegistry.Build(name, node) }
+func Build(name string, node *yaml.Node, env Env) (Sink, error) {
+	return DefaultRegistry.Build(name, node, env)
+}
 
-// Register makes a sink type available to Build.
-func (r *Registry) Register(typ string, f Factory) {
+var commonKeys = yamlconf.Names(reflect.TypeFor[Common]())
+
+// Register makes a sink type available to Build. It refuses a type already registered,
+// and a factory whose options struct is missing or reuses a common option's key.
+func (r *Registry) Register(typ string, f Factory) error {
+	if f.build == nil || f.config == nil || f.config.Kind() != reflect.Struct {
+		return fmt.Errorf("registering sink type %q: want a Factory from FactoryOf over an options struct", typ)
+	}
+	for _, k := range yamlconf.Names(f.config) {
+		if slices.Contains(commonKeys, k) {
+			return fmt.Errorf("registering sink type %q: option %q is one every sink takes (sink.Common)", typ, k)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if _, dup := r.factories[typ]; dup {
+		return fmt.Errorf("registering sink type %q: already registered", typ)
+	}
 	if r.factories == nil {
 		r.factories = map[string]Factory{}
 	}
 	r.factories[typ] = f
+	return nil
 }
 
 // RegisterDeadLetter makes a dead_letter URL scheme available to Build.
@@ -88,95 +129,81 @@ func (r *Registry) RegisterDeadLetter(scheme string, f DeadLetterFactory) {
 func (r *Registry) Types() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	types := make([]string, 0, len(r.factories))
-	for t := range r.factories {
-		types = append(types, t)
+	return slices.Sorted(maps.Keys(r.factories))
+}
+
+// Configs maps each registered sink type to its options struct, for the JSON Schema.
+func (r *Registry) Configs() map[string]reflect.Type {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make(map[string]reflect.Type, len(r.factories))
+	for typ, f := range r.factories {
+		out[typ] = f.config
 	}
-	slices.Sort(types)
-	return types
+	return out
 }
 
 // Common holds the options every sink accepts besides its own.
 type Common struct {
-	Type       string        `yaml:"type"`
-	Batch      BatchPolicy   `yaml:"batch"`
-	Retry      RetryPolicy   `yaml:"retry"`
-	Timeout    time.Duration `yaml:"timeout"`
-	DeadLetter string        `yaml:"dead_letter"` // a directory, file:///dir or s3://bucket/prefix/
+	Type       string        `yaml:"type" doc:"The destination's type."`
+	Batch      BatchPolicy   `yaml:"batch" doc:"How rows are grouped into the batches the destination receives."`
+	Retry      RetryPolicy   `yaml:"retry" doc:"How failed deliveries are retried, with exponential backoff and jitter; Retry-After is honoured."`
+	Timeout    time.Duration `yaml:"timeout" doc:"How long one result may take to deliver, retries included, e.g. 5m; default no limit."`
+	DeadLetter string        `yaml:"dead_letter" doc:"Where a result that could not be delivered is written whole: a directory, file:///dir or s3://bucket/prefix/."`
 }
 
 // Build builds the sink called name from node, the YAML mapping under sinks.<name>,
-// and wraps it as configured (see Wrap). Errors are *ConfigError with the line of the
-// option at fault, and name the sink.
-func (r *Registry) Build(name string, node *yaml.Node) (Sink, error) {
-	node = resolve(node)
+// and wraps it as configured (see Wrap). Every problem is a *ConfigError at the option at
+// fault; several are joined (errors.Join), so errors.As finds the first.
+func (r *Registry) Build(name string, node *yaml.Node, env Env) (Sink, error) {
+	node = yamlconf.Resolve(node)
 	if node == nil || node.Kind != yaml.MappingNode {
-		line := 0
+		ce := &ConfigError{Sink: name, Err: errors.New("want a mapping of options")}
 		if node != nil {
-			line = node.Line
+			ce.Line, ce.Column = node.Line, node.Column
 		}
-		return nil, &ConfigError{Sink: name, Line: line, Err: fmt.Errorf("sink %q: want a mapping of options", name)}
+		return nil, ce
 	}
-	commonKeys := fieldNames(reflect.TypeFor[Common]())
-	own := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: node.Line, Column: node.Column}
-	shared := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: node.Line, Column: node.Column}
-	for i := 0; i+1 < len(node.Content); i += 2 {
-		dst := own
-		if slices.Contains(commonKeys, node.Content[i].Value) {
-			dst = shared
-		}
-		dst.Content = append(dst.Content, node.Content[i], node.Content[i+1])
+	typ := valueOf(node, "type")
+	if typ == nil {
+		return nil, &ConfigError{Sink: name, Line: node.Line, Column: node.Column, Field: "type",
+			Err: fmt.Errorf("type is required (one of %s)", strings.Join(r.Types(), ", "))}
+	}
+	r.mu.RLock()
+	f, ok := r.factories[typ.Value]
+	r.mu.RUnlock()
+	if !ok || typ.Kind != yaml.ScalarNode {
+		return nil, &ConfigError{Sink: name, Line: typ.Line, Column: typ.Column, Field: "type",
+			Err: fmt.Errorf("unknown type %q (known: %s)", typ.Value, strings.Join(r.Types(), ", "))}
 	}
 
 	var c Common
-	if err := DecodeConfig(name, shared, &c); err != nil {
-		return nil, err
-	}
-	if c.Type == "" {
-		return nil, &ConfigError{Sink: name, Line: node.Line, Field: "type",
-			Err: fmt.Errorf("sink %q: type is required (one of %s)", name, strings.Join(r.Types(), ", "))}
-	}
-	r.mu.RLock()
-	f := r.factories[c.Type]
-	r.mu.RUnlock()
-	if f == nil {
-		return nil, fieldError(name, node, "type", fmt.Errorf("sink %q: unknown type %q (known: %s)",
-			name, c.Type, strings.Join(r.Types(), ", ")))
+	cfg := reflect.New(f.config)
+	var d yamlconf.Decoder
+	d.Decode(node, "", &c, cfg.Interface())
+	if errs := d.Errors(); len(errs) > 0 {
+		list := make([]error, len(errs))
+		for i, e := range errs {
+			list[i] = &ConfigError{Sink: name, Line: e.Line, Column: e.Column, Field: e.Path, Err: errors.New(e.Text())}
+		}
+		return nil, errors.Join(list...)
 	}
 	o, err := r.options(c)
 	if err != nil {
-		var fe *FieldError
-		errors.As(err, &fe)
-		return nil, fieldError(name, node, fe.Field, fmt.Errorf("sink %q: %w", name, err))
+		return nil, fieldError(name, node, err)
 	}
-
-	s, err := f(name, own)
+	o.Retry.Logger = env.Logger
+	s, err := f.build(name, cfg.Interface(), env)
 	if err != nil {
-		var ce *ConfigError
-		if errors.As(err, &ce) {
-			return nil, err
-		}
-		field := ""
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			field = fe.Field
-		}
-		return nil, fieldError(name, node, field, err)
+		return nil, fieldError(name, node, err)
 	}
 	return Wrap(s, o), nil
 }
 
 // options checks the common options; errors are *FieldError.
 func (r *Registry) options(c Common) (Options, error) {
+	// Negative numbers and durations were refused by the decoder.
 	o := Options{Batch: c.Batch, Retry: c.Retry, Timeout: c.Timeout}
-	switch {
-	case c.Batch.Rows < 0 || c.Batch.Bytes < 0:
-		return o, &FieldError{Field: "batch", Err: errors.New("rows and bytes must not be negative")}
-	case c.Retry.Attempts < 0 || c.Retry.Backoff < 0 || c.Retry.MaxBackoff < 0:
-		return o, &FieldError{Field: "retry", Err: errors.New("attempts and backoffs must not be negative")}
-	case c.Timeout < 0:
-		return o, &FieldError{Field: "timeout", Err: errors.New("must not be negative")}
-	}
 	if c.DeadLetter == "" {
 		return o, nil
 	}
@@ -208,131 +235,28 @@ func (r *Registry) deadLetter(s string) (DeadLetterStore, error) {
 	return f(u)
 }
 
-// fieldError wraps err as a *ConfigError at the line of the option field in node (or
-// of node itself).
-func fieldError(name string, node *yaml.Node, field string, err error) error {
-	line := node.Line
-	for i := 0; field != "" && i+1 < len(node.Content); i += 2 {
-		if node.Content[i].Value == field {
-			line = node.Content[i].Line
+// fieldError locates err, from the common options' checks or a destination's New, at
+// the option a *FieldError names, or at the sink's mapping.
+func fieldError(name string, node *yaml.Node, err error) error {
+	ce := &ConfigError{Sink: name, Line: node.Line, Column: node.Column, Err: err}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		ce.Field = fe.Field
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			if k := node.Content[i]; k.Value == fe.Field {
+				ce.Line, ce.Column = k.Line, k.Column
+			}
 		}
 	}
-	return &ConfigError{Sink: name, Line: line, Field: field, Err: err}
+	return ce
 }
 
-// DecodeConfig decodes a sink's options into the struct v points to, strictly: an
-// unknown key is an error, as is a value of the wrong type, each reported as a
-// *ConfigError naming the sink and giving the line. Nested structs are strict too.
-func DecodeConfig(name string, node *yaml.Node, v any) error {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
-		return fmt.Errorf("sink %q: DecodeConfig wants a pointer to a struct, got %T", name, v)
-	}
-	return decodeStrict(name, "", resolve(node), rv.Elem())
-}
-
-var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
-
-func decodeStrict(name, path string, node *yaml.Node, rv reflect.Value) error {
-	if node == nil {
-		return nil
-	}
-	strict := rv.Kind() == reflect.Struct && rv.Type() != reflect.TypeFor[time.Time]() &&
-		!reflect.PointerTo(rv.Type()).Implements(unmarshalerType)
-	if !strict {
-		if err := node.Decode(rv.Addr().Interface()); err != nil {
-			return &ConfigError{Sink: name, Line: node.Line, Field: path,
-				Err: fmt.Errorf("sink %q: %s: %s", name, path, yamlMessage(err))}
-		}
-		return nil
-	}
-	if node.Kind == yaml.ScalarNode && node.Tag == "!!null" {
-		return nil
-	}
-	if node.Kind != yaml.MappingNode {
-		what := "options"
-		if path != "" {
-			what = path
-		}
-		return &ConfigError{Sink: name, Line: node.Line, Field: path,
-			Err: fmt.Errorf("sink %q: %s: want a mapping", name, what)}
-	}
-	fields := map[string]int{}
-	for i := range rv.NumField() {
-		if n := fieldName(rv.Type().Field(i)); n != "" {
-			fields[n] = i
-		}
-	}
+// valueOf returns the value of key in the mapping node, or nil.
+func valueOf(node *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(node.Content); i += 2 {
-		key, val := node.Content[i], resolve(node.Content[i+1])
-		full := key.Value
-		if path != "" {
-			full = path + "." + key.Value
-		}
-		idx, ok := fields[key.Value]
-		if !ok {
-			return &ConfigError{Sink: name, Line: key.Line, Field: full,
-				Err: fmt.Errorf("sink %q: unknown option %q (known: %s)", name, full,
-					strings.Join(fieldNames(rv.Type()), ", "))}
-		}
-		if err := decodeStrict(name, full, val, rv.Field(idx)); err != nil {
-			return err
+		if node.Content[i].Value == key {
+			return yamlconf.Resolve(node.Content[i+1])
 		}
 	}
 	return nil
-}
-
-// yamlMessage drops yaml's own "line N:" prefix, which ConfigError already gives.
-func yamlMessage(err error) string {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return err.Error()
-	}
-	msgs := make([]string, len(te.Errors))
-	for i, m := range te.Errors {
-		if strings.HasPrefix(m, "line ") {
-			if _, rest, ok := strings.Cut(m, ": "); ok {
-				m = rest
-			}
-		}
-		msgs[i] = m
-	}
-	return strings.Join(msgs, "; ")
-}
-
-func fieldNames(t reflect.Type) []string {
-	var names []string
-	for i := range t.NumField() {
-		if n := fieldName(t.Field(i)); n != "" {
-			names = append(names, n)
-		}
-	}
-	return names
-}
-
-func fieldName(f reflect.StructField) string {
-	if !f.IsExported() {
-		return ""
-	}
-	tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-	switch tag {
-	case "-":
-		return ""
-	case "":
-		return strings.ToLower(f.Name)
-	}
-	return tag
-}
-
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && (n.Kind == yaml.AliasNode || n.Kind == yaml.DocumentNode) {
-		if n.Kind == yaml.AliasNode {
-			n = n.Alias
-		} else if len(n.Content) > 0 {
-			n = n.Content[0]
-		} else {
-			return nil
-		}
-	}
-	return n
 }

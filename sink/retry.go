@@ -14,11 +14,11 @@ import (
 // least its own wait. PermanentErrors are not retried, nor is anything once the caller's
 // context is done.
 type RetryPolicy struct {
-	Attempts   int           `yaml:"attempts"`    // total tries, first included; default 5
-	Backoff    time.Duration `yaml:"backoff"`     // first wait; default 500ms
-	MaxBackoff time.Duration `yaml:"max_backoff"` // longest wait; default 30s
+	Attempts   int           `yaml:"attempts" doc:"Tries in all, the first included; default 5."`                                                      // total tries, first included; default 5
+	Backoff    time.Duration `yaml:"backoff" doc:"The first wait between tries, e.g. 1s; waits double up to max_backoff, with jitter. Default 500ms."` // first wait; default 500ms
+	MaxBackoff time.Duration `yaml:"max_backoff" doc:"The longest wait between tries; default 30s."`                                                   // longest wait; default 30s
 
-	// Logger receives one record per retry. nil means slog.Default().
+	// Logger receives one record per retry. nil discards them.
 	Logger *slog.Logger `yaml:"-"`
 }
 
@@ -43,7 +43,7 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 		p.MaxBackoff = p.Backoff
 	}
 	if p.Logger == nil {
-		p.Logger = slog.Default()
+		p.Logger = slog.New(slog.DiscardHandler)
 	}
 	return p
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/spoutdev/spout/query"
 	"github.com/spoutdev/spout/runner"
 	"github.com/spoutdev/spout/runner/config"
-	"github.com/spoutdev/spout/sink/file"
+	"github.com/spoutdev/spout/sink"
 	"github.com/turbot/steampipe-plugin-aws/aws"
 )
 
@@ -37,9 +37,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	// The run's log is its product: JSON lines on stdout, info and up unless
-	// SPOUT_LOG_LEVEL says otherwise. Sinks' retry logs go through the default logger.
-	logger := newLoggerAt(stdoutWriter{stdout}, slog.LevelInfo)
-	slog.SetDefault(logger)
+	// SPOUT_LOG_LEVEL says otherwise. File sinks writing to standard output share it, so
+	// that results and log lines never split each other.
+	out := sink.NewSharedWriter(stdout)
+	logger := newLoggerAt(out, slog.LevelInfo)
 	if limit := setMemoryLimit(); limit > 0 {
 		logger.Debug("Go memory limit set from the container's", "bytes", limit)
 	}
@@ -58,6 +59,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	m := runner.Run(ctx, cfg, runner.Options{
 		Plugins:  plugins(),
 		Logger:   logger,
+		Stdout:   out,
 		Queries:  queries,
 		Schedule: *schedule,
 	})
@@ -73,16 +75,6 @@ func configSource() string {
 		return p
 	}
 	return "$" + config.EnvYAML
-}
-
-// stdoutWriter writes the run's log lines under the lock file sinks hold while they copy
-// a result to standard output, so results and log lines never split each other.
-type stdoutWriter struct{ w io.Writer }
-
-func (s stdoutWriter) Write(p []byte) (int, error) {
-	file.StdoutMu.Lock()
-	defer file.StdoutMu.Unlock()
-	return s.w.Write(p)
 }
 
 // memoryLimitShare is the part of the container's memory the Go heap may grow to before

@@ -246,7 +246,7 @@ func TestValidateConfig(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 3 ||
-		!strings.HasPrefix(lines[0], "error "+bad+`:12:21: sinks.out: unknown option "colour"`) ||
+		!strings.HasPrefix(lines[0], "error "+bad+`:12:21: sinks.out: unknown key "colour"`) ||
 		lines[1] != "error "+bad+`:15:15: queries[0] (stacks): schedule "dailly" is not defined under schedules (did you mean "daily"?)` ||
 		!strings.HasPrefix(lines[2], "error "+bad+`:17:23: query stacks: `) || !strings.Contains(lines[2], `regionn`) {
 		t.Errorf("stdout = %q, want the sink option, schedule and SQL errors", out.String())

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/spoutdev/spout/internal/didyoumean"
+	"github.com/spoutdev/spout/internal/yamlconf"
 )
 
 // Environment variables that supply the configuration.
@@ -97,51 +97,67 @@ func Parse(file, dir string, data []byte, getenv Getenv) (*Config, error) {
 		p.add(Pos{1, 1}, "the configuration is empty: add connections, sinks and queries (see docs/config.md)")
 		return nil, p.errs.Err()
 	}
-	root := resolve(doc.Content[0])
+	root := yamlconf.Resolve(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		p.add(nodePos(root), "want a mapping with connections, sinks and queries, got %s", describe(root))
+		p.add(nodePos(root), "want a mapping with connections, sinks and queries, got %s", yamlconf.Describe(root))
 		return nil, p.errs.Err()
 	}
 	cfg.envBroken = p.failed(func() { p.expand(root) })
 
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], resolve(root.Content[i+1])
+		k, v := root.Content[i], yamlconf.Resolve(root.Content[i+1])
 		if first, dup := seen[k.Value]; dup {
 			p.add(nodePos(k), "%s is set twice (first at line %d)", k.Value, first.Line)
 			continue
 		}
 		seen[k.Value] = k
-		switch k.Value {
-		case "connections":
-			cfg.connsBroken = p.failed(func() { p.connections(cfg, v) }) || cfg.connsBroken
-		case "organization":
-			if !isNull(v) {
-				cfg.Organization = &Organization{}
-				cfg.connsBroken = p.failed(func() {
-					p.decodeStruct(v, reflect.ValueOf(cfg.Organization), "organization")
-				}) || cfg.connsBroken
-			}
-		case "schedules":
-			p.schedules(cfg, v)
-		case "sinks":
-			p.sinks(cfg, v)
-		case "queries":
-			p.queries(cfg, v)
-		case "run":
-			if !isNull(v) {
-				p.decodeStruct(v, reflect.ValueOf(&cfg.Run), "run")
-			}
-		default:
-			p.add(nodePos(k), "unknown key %q%s", k.Value, didyoumean.HintOrKnown(k.Value, topLevelKeys))
+		s := sectionNamed(k.Value)
+		if s == nil {
+			p.add(nodePos(k), "unknown key %q%s", k.Value, didyoumean.HintOrKnown(k.Value, sectionKeys()))
+			continue
 		}
+		s.read(p, cfg, v)
 	}
 	p.check(cfg, root)
 	p.readSQL(cfg)
 	return cfg, p.errs.Err()
 }
 
-var topLevelKeys = []string{"connections", "organization", "schedules", "sinks", "queries", "run"}
+// A section is one top-level key of spout.yaml: how Parse reads it and how the JSON
+// Schema describes it (see Schema). This table is the one list of them.
+type section struct {
+	key      string
+	required bool
+	read     func(p *parser, cfg *Config, v *yaml.Node)
+	schema   func(sinks obj) obj // sinks: the schema of one sink entry
+}
+
+var sections = []section{
+	{key: "connections", read: (*parser).connections, schema: connectionsSchema},
+	{key: "organization", read: (*parser).organization, schema: organizationSchema},
+	{key: "schedules", read: (*parser).schedules, schema: schedulesSchema},
+	{key: "sinks", read: (*parser).sinks, schema: sinksSchema},
+	{key: "queries", required: true, read: (*parser).queries, schema: queriesSchema},
+	{key: "run", read: (*parser).run, schema: runSchema},
+}
+
+func sectionNamed(key string) *section {
+	for i := range sections {
+		if sections[i].key == key {
+			return &sections[i]
+		}
+	}
+	return nil
+}
+
+func sectionKeys() []string {
+	keys := make([]string, len(sections))
+	for i, s := range sections {
+		keys[i] = s.key
+	}
+	return keys
+}
 
 type parser struct {
 	errorList
@@ -152,16 +168,16 @@ type parser struct {
 // mapping checks that n is a mapping for section and calls fn for each entry once,
 // reporting duplicate keys.
 func (p *parser) mapping(n *yaml.Node, section string, fn func(k, v *yaml.Node)) {
-	if isNull(n) {
+	if yamlconf.IsNull(n) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		p.add(nodePos(n), "%s: want a mapping of names to entries, got %s", section, describe(n))
+		p.add(nodePos(n), "%s: want a mapping of names to entries, got %s", section, yamlconf.Describe(n))
 		return
 	}
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
+		k, v := n.Content[i], yamlconf.Resolve(n.Content[i+1])
 		if first, dup := seen[k.Value]; dup {
 			p.add(nodePos(k), "%s: %s is defined twice (first at line %d)", section, k.Value, first.Line)
 			continue
@@ -172,19 +188,37 @@ func (p *parser) mapping(n *yaml.Node, section string, fn func(k, v *yaml.Node))
 }
 
 func (p *parser) connections(cfg *Config, n *yaml.Node) {
-	p.mapping(n, "connections", func(k, v *yaml.Node) {
-		c := &Connection{Name: k.Value}
-		p.decodeStruct(v, reflect.ValueOf(c), "connections."+k.Value)
-		c.pos = nodePos(k)
-		cfg.Connections = append(cfg.Connections, c)
+	broken := p.failed(func() {
+		p.mapping(n, "connections", func(k, v *yaml.Node) {
+			c := &Connection{Name: k.Value}
+			p.decode(v, c, "connections."+k.Value)
+			c.pos = nodePos(k)
+			cfg.Connections = append(cfg.Connections, c)
+		})
 	})
+	cfg.connsBroken = cfg.connsBroken || broken
+}
+
+func (p *parser) organization(cfg *Config, n *yaml.Node) {
+	if yamlconf.IsNull(n) {
+		return
+	}
+	cfg.Organization = &Organization{}
+	broken := p.failed(func() { p.decode(n, cfg.Organization, "organization") })
+	cfg.connsBroken = cfg.connsBroken || broken
+}
+
+func (p *parser) run(cfg *Config, n *yaml.Node) {
+	if !yamlconf.IsNull(n) {
+		p.decode(n, &cfg.Run, "run")
+	}
 }
 
 func (p *parser) schedules(cfg *Config, n *yaml.Node) {
 	p.mapping(n, "schedules", func(k, v *yaml.Node) {
 		s := &Schedule{Group: k.Value, node: node{pos: nodePos(k)}}
-		if v.Kind != yaml.ScalarNode || isNull(v) {
-			p.add(nodePos(v), "schedules.%s: want an EventBridge expression such as cron(0 6 * * ? *) or rate(1 hour), got %s", k.Value, describe(v))
+		if v.Kind != yaml.ScalarNode || yamlconf.IsNull(v) {
+			p.add(nodePos(v), "schedules.%s: want an EventBridge expression such as cron(0 6 * * ? *) or rate(1 hour), got %s", k.Value, yamlconf.Describe(v))
 		} else {
 			s.Expression = strings.TrimSpace(v.Value)
 			s.values = map[string]*yaml.Node{"": v}
@@ -197,7 +231,7 @@ func (p *parser) sinks(cfg *Config, n *yaml.Node) {
 	p.mapping(n, "sinks", func(k, v *yaml.Node) {
 		s := &Sink{Name: k.Value, Node: v, node: node{pos: nodePos(k), values: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}}
 		if v.Kind != yaml.MappingNode {
-			p.add(nodePos(v), "sinks.%s: want a mapping with type and the sink's options, got %s", k.Value, describe(v))
+			p.add(nodePos(v), "sinks.%s: want a mapping with type and the sink's options, got %s", k.Value, yamlconf.Describe(v))
 			return
 		}
 		for i := 0; i+1 < len(v.Content); i += 2 {
@@ -211,16 +245,16 @@ func (p *parser) sinks(cfg *Config, n *yaml.Node) {
 }
 
 func (p *parser) queries(cfg *Config, n *yaml.Node) {
-	if isNull(n) {
+	if yamlconf.IsNull(n) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.add(nodePos(n), "queries: want a list of queries (- name: ...), got %s", describe(n))
+		p.add(nodePos(n), "queries: want a list of queries (- name: ...), got %s", yamlconf.Describe(n))
 		return
 	}
 	for i, item := range n.Content {
 		q := &Query{}
-		p.decodeStruct(resolve(item), reflect.ValueOf(q), fmt.Sprintf("queries[%d]", i))
+		p.decode(item, q, fmt.Sprintf("queries[%d]", i))
 		cfg.Queries = append(cfg.Queries, q)
 	}
 }

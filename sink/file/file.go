@@ -15,7 +15,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"text/template"
 	"time"
 
@@ -23,7 +22,19 @@ import (
 	"github.com/spoutdev/spout/sink/format"
 )
 
-func init() { sink.Register("file", sink.FactoryOf(New)) }
+func init() { sink.Register("file", sink.FactoryWithEnv(newWithEnv)) }
+
+// newWithEnv is New writing standard output through the program's shared writer.
+func newWithEnv(name string, cfg Config, env sink.Env) (*Sink, error) {
+	s, err := New(name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if env.Stdout != nil {
+		s.stdout = env.Stdout
+	}
+	return s, nil
+}
 
 // Stdout is the path that means standard output.
 const Stdout = "-"
@@ -33,38 +44,34 @@ type Config struct {
 	// Path is a text/template for the file path, over sink.NameData (.Query, .RunID,
 	// .Date, .Ext, ...), e.g. "out/{{.Query}}-{{.RunID}}{{.Ext}}"; "-" or "stdout"
 	// is standard output. Directories are created as needed. Required.
-	Path string `yaml:"path"`
+	Path string `yaml:"path" doc:"A text/template for the file path over .Query, .RunID, .Connection, .Sink, .Date, .Ext and the like, e.g. out/{{.Query}}-{{.RunID}}{{.Ext}}; \"-\" or \"stdout\" is standard output. Directories are created as needed. Required."`
 	// Format is jsonl (default), ndjson, json, csv or parquet.
-	Format string `yaml:"format"`
+	Format string `yaml:"format" doc:"jsonl (default), ndjson, json, csv or parquet."`
 	// Gzip compresses the output (not with parquet).
-	Gzip bool `yaml:"gzip"`
+	Gzip bool `yaml:"gzip" doc:"Compress the output (not with parquet, which compresses its own pages)."`
 }
 
 // Sink is a file sink.
 type Sink struct {
-	name   string
-	cfg    Config
-	out    format.Output      // cfg.Format and cfg.Gzip, checked
-	path   *template.Template // nil for standard output
-	stdout io.Writer
+	name string
+	cfg  Config
+	out  format.Output      // cfg.Format and cfg.Gzip, checked
+	path *template.Template // nil for standard output
+	// stdout receives results for standard output, each whole: results are held in a
+	// temporary file until Commit and copied out while stdout is held.
+	stdout *sink.SharedWriter
 }
-
-// StdoutMu keeps results for standard output from interleaving, across sinks. A file
-// sink holds it while it copies a result out; another writer to standard output (the
-// runner's log) holds it for each of its writes, so that neither splits the other's
-// lines.
-var StdoutMu sync.Mutex
 
 // New checks cfg and returns the sink. It is registered as sink type "file".
 func New(name string, cfg Config) (*Sink, error) {
 	fail := func(field string, err error) (*Sink, error) {
-		return nil, fmt.Errorf("file sink %q: %w", name, &sink.FieldError{Field: field, Err: err})
+		return nil, &sink.FieldError{Field: field, Err: err}
 	}
 	out, err := format.Output{Format: cfg.Format, Gzip: cfg.Gzip}.Check()
 	if err != nil {
-		return nil, fmt.Errorf("file sink %q: %w", name, err)
+		return nil, err
 	}
-	s := &Sink{name: name, cfg: cfg, out: out, stdout: os.Stdout}
+	s := &Sink{name: name, cfg: cfg, out: out, stdout: sink.NewSharedWriter(os.Stdout)}
 	switch cfg.Path {
 	case "":
 		return fail("path", errors.New(`required: a file path template, or "-" for standard output`))
@@ -186,12 +193,12 @@ func (w *writer) copyToStdout() error {
 	if _, err := w.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	StdoutMu.Lock()
-	defer StdoutMu.Unlock()
-	if _, err := io.Copy(w.s.stdout, w.f); err != nil {
-		return fmt.Errorf("write to standard output: %w", err)
-	}
-	return nil
+	return w.s.stdout.Hold(func(out io.Writer) error {
+		if _, err := io.Copy(out, w.f); err != nil {
+			return fmt.Errorf("write to standard output: %w", err)
+		}
+		return nil
+	})
 }
 
 func (w *writer) Abort(ctx context.Context) error {

@@ -93,7 +93,7 @@ func TestStdoutResultsDoNotInterleave(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	s.stdout = &out
+	s.stdout = sink.NewSharedWriter(&out)
 	ctx := context.Background()
 	a, _ := s.Open(ctx, info)
 	b, _ := s.Open(ctx, info)
@@ -124,11 +124,11 @@ func TestBadInput(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{}, `file sink "out": path: required`},
-		{Config{Path: "-", Format: "xml"}, `file sink "out": format: unknown format "xml"`},
-		{Config{Path: "-", Format: "parquet", Gzip: true}, `file sink "out": gzip: not with format parquet`},
-		{Config{Path: "{{.Query"}, `file sink "out": path: bad template`},
-		{Config{Path: "{{.Bogus}}"}, `file sink "out": path: path template:`},
+		{Config{}, `path: required`},
+		{Config{Path: "-", Format: "xml"}, `format: unknown format "xml"`},
+		{Config{Path: "-", Format: "parquet", Gzip: true}, `gzip: not with format parquet`},
+		{Config{Path: "{{.Query"}, `path: bad template`},
+		{Config{Path: "{{.Bogus}}"}, `path: path template:`},
 	}
 	for _, tt := range tests {
 		if _, err := New("out", tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -145,7 +145,7 @@ func TestBadInput(t *testing.T) {
 
 	var node yaml.Node
 	yaml.Unmarshal([]byte("type: file\npath: out.txt\nformat: txt\n"), &node)
-	if _, err := sink.Build("out", &node); err == nil || !strings.HasPrefix(err.Error(), `line 3: file sink "out": format: unknown format "txt"`) {
+	if _, err := sink.Build("out", &node, sink.Env{}); err == nil || !strings.HasPrefix(err.Error(), `line 3:1: sink "out": format: unknown format "txt"`) {
 		t.Errorf("from YAML: %v", err)
 	}
 }

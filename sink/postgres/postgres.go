@@ -52,14 +52,14 @@ const (
 type Config struct {
 	// DSNEnv names the environment variable holding the connection string (URL or
 	// keyword=value; pool_max_conns etc. allowed). Required.
-	DSNEnv string `yaml:"dsn_env"`
+	DSNEnv string `yaml:"dsn_env" doc:"The environment variable holding the connection string (URL or keyword=value). Required; the string itself never appears in spout.yaml, errors or logs."`
 	// Table is a text/template for the table name, over sink.NameData (.Query,
 	// .Connection, .Sink, ...); "schema.table" picks a schema. Default "{{.Query}}".
-	Table string `yaml:"table"`
+	Table string `yaml:"table" doc:"A text/template for the table name over .Query, .Connection, .Sink and the like; \"schema.table\" picks a schema. Default {{.Query}}."`
 	// Mode is append (default), replace or upsert.
-	Mode string `yaml:"mode"`
+	Mode string `yaml:"mode" doc:"append (default: every result adds its rows, with _spout_run_id and _spout_collected_at), replace (the table holds the latest result, swapped in one transaction) or upsert (rows merged on key)."`
 	// Key lists the columns upsert matches rows on. Required for upsert only.
-	Key []string `yaml:"key"`
+	Key []string `yaml:"key" doc:"The columns upsert matches rows on; required with mode upsert, and only then."`
 }
 
 // Sink is a postgres sink. It holds a connection pool; each result uses one
@@ -76,7 +76,7 @@ type Sink struct {
 // is registered as sink type "postgres".
 func New(name string, cfg Config) (*Sink, error) {
 	fail := func(field string, err error) (*Sink, error) {
-		return nil, fmt.Errorf("postgres sink %q: %w", name, &sink.FieldError{Field: field, Err: err})
+		return nil, &sink.FieldError{Field: field, Err: err}
 	}
 	if cfg.Table == "" {
 		cfg.Table = "{{.Query}}"
@@ -123,7 +123,7 @@ func New(name string, cfg Config) (*Sink, error) {
 	pcfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
 	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres sink %q: create connection pool: %w", name, err)
+		return nil, fmt.Errorf("create connection pool: %w", err)
 	}
 	return &Sink{name: name, cfg: cfg, table: tmpl, pool: pool}, nil
 }

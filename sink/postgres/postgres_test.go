@@ -403,13 +403,13 @@ func TestBadInput(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"invalid dsn", Config{DSNEnv: "SPOUT_BAD_DSN"}, `postgres sink "pg": dsn_env: $SPOUT_BAD_DSN is not a valid PostgreSQL connection string`},
-		{"unset env", Config{DSNEnv: "SPOUT_NOT_SET"}, `postgres sink "pg": dsn_env: environment variable SPOUT_NOT_SET is not set`},
-		{"no dsn_env", Config{}, `postgres sink "pg": dsn_env: required`},
-		{"unknown mode", Config{DSNEnv: "SPOUT_GOOD_DSN", Mode: "merge"}, `postgres sink "pg": mode: unknown mode "merge"`},
-		{"upsert without key", Config{DSNEnv: "SPOUT_GOOD_DSN", Mode: Upsert}, `postgres sink "pg": key: mode upsert needs the key columns`},
-		{"bad template", Config{DSNEnv: "SPOUT_GOOD_DSN", Table: "spout_{{.Query"}, `postgres sink "pg": table: bad template`},
-		{"unknown field", Config{DSNEnv: "SPOUT_GOOD_DSN", Table: "{{.Qeury}}"}, `postgres sink "pg": table: table template: `},
+		{"invalid dsn", Config{DSNEnv: "SPOUT_BAD_DSN"}, `dsn_env: $SPOUT_BAD_DSN is not a valid PostgreSQL connection string`},
+		{"unset env", Config{DSNEnv: "SPOUT_NOT_SET"}, `dsn_env: environment variable SPOUT_NOT_SET is not set`},
+		{"no dsn_env", Config{}, `dsn_env: required`},
+		{"unknown mode", Config{DSNEnv: "SPOUT_GOOD_DSN", Mode: "merge"}, `mode: unknown mode "merge"`},
+		{"upsert without key", Config{DSNEnv: "SPOUT_GOOD_DSN", Mode: Upsert}, `key: mode upsert needs the key columns`},
+		{"bad template", Config{DSNEnv: "SPOUT_GOOD_DSN", Table: "spout_{{.Query"}, `table: bad template`},
+		{"unknown field", Config{DSNEnv: "SPOUT_GOOD_DSN", Table: "{{.Qeury}}"}, `table: table template: `},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -441,9 +441,9 @@ func TestBadInput(t *testing.T) {
 	t.Run("from YAML", func(t *testing.T) {
 		var doc yaml.Node
 		yaml.Unmarshal([]byte("type: postgres\ndsn_env: SPOUT_GOOD_DSN\nmode: apend\n"), &doc)
-		_, err := sink.Build("dashboard", &doc)
+		_, err := sink.Build("dashboard", &doc, sink.Env{})
 		var ce *sink.ConfigError
-		if !errors.As(err, &ce) || ce.Line != 3 || !strings.Contains(err.Error(), `line 3: postgres sink "dashboard": mode: unknown mode "apend"`) {
+		if !errors.As(err, &ce) || ce.Line != 3 || ce.Column != 1 || ce.Sink != "dashboard" || !strings.Contains(err.Error(), `line 3:1: sink "dashboard": mode: unknown mode "apend"`) {
 			t.Fatalf("got %v", err)
 		}
 	})

@@ -42,30 +42,30 @@ const DefaultKey = "{{.Query}}/dt={{.Date}}/{{.RunID}}{{.Ext}}"
 
 // Config is an s3 sink's options in spout.yaml.
 type Config struct {
-	Bucket string `yaml:"bucket"` // required
+	Bucket string `yaml:"bucket" doc:"The bucket objects are written to. Required."` // required
 	// Prefix goes before every key; a "/" is added if it lacks one.
-	Prefix string `yaml:"prefix"`
+	Prefix string `yaml:"prefix" doc:"Goes before every key; a \"/\" is added if it lacks one."`
 	// Key is a text/template for the object key after Prefix, over sink.NameData:
 	// .Query, .RunID, .Connection, .Sink, .Date (2006-01-02), .Year, .Month, .Day,
 	// .Hour, .Time (the collection time, UTC) and .Ext (e.g. ".jsonl.gz").
 	// Default DefaultKey.
-	Key string `yaml:"key"`
+	Key string `yaml:"key" doc:"A text/template for the object key after prefix over .Query, .RunID, .Connection, .Sink, .Date, .Year, .Month, .Day, .Hour, .Time and .Ext. Default {{.Query}}/dt={{.Date}}/{{.RunID}}{{.Ext}}."`
 	// Format is jsonl (default), ndjson, json, csv or parquet.
-	Format string `yaml:"format"`
+	Format string `yaml:"format" doc:"jsonl (default), ndjson, json, csv or parquet."`
 	// Gzip compresses the object (not with parquet, which compresses its pages).
-	Gzip bool `yaml:"gzip"`
+	Gzip bool `yaml:"gzip" doc:"Compress the object (not with parquet, which compresses its own pages)."`
 	// Region defaults to the AWS environment's (AWS_REGION, shared config).
-	Region string `yaml:"region"`
+	Region string `yaml:"region" doc:"The bucket's region; default the AWS environment's (AWS_REGION, shared config)."`
 	// Endpoint and PathStyle address an S3-compatible store (MinIO, versitygw, ...).
-	Endpoint  string `yaml:"endpoint"`
-	PathStyle bool   `yaml:"path_style"`
+	Endpoint  string `yaml:"endpoint" doc:"The URL of an S3-compatible store (MinIO, versitygw, ...); default AWS."`
+	PathStyle bool   `yaml:"path_style" doc:"Address the bucket in the path rather than the host name, as most S3-compatible stores need."`
 	// SSE is the server-side encryption: "" (the bucket's default), AES256 (SSE-S3) or
 	// aws:kms (SSE-KMS, with KMSKeyID or the AWS-managed key).
-	SSE      string `yaml:"sse"`
-	KMSKeyID string `yaml:"kms_key_id"`
+	SSE      string `yaml:"sse" doc:"Server-side encryption: AES256 (SSE-S3) or aws:kms (SSE-KMS); default the bucket's own."`
+	KMSKeyID string `yaml:"kms_key_id" doc:"The KMS key for sse: aws:kms; default the AWS-managed key."`
 	// PartSize is the multipart part size, at least 5MiB; default 8MiB. Memory use is
 	// about three parts per result being written.
-	PartSize sink.ByteSize `yaml:"part_size"`
+	PartSize sink.ByteSize `yaml:"part_size" doc:"The multipart part size, at least 5MiB, e.g. 16MiB; default 8MiB. A result being written holds about three parts in memory."`
 }
 
 // Sink is an s3 sink.
@@ -85,14 +85,14 @@ const defaultPartSize = 8 << 20
 // "s3".
 func New(name string, cfg Config) (*Sink, error) {
 	fail := func(field string, err error) (*Sink, error) {
-		return nil, fmt.Errorf("s3 sink %q: %w", name, &sink.FieldError{Field: field, Err: err})
+		return nil, &sink.FieldError{Field: field, Err: err}
 	}
 	if cfg.Bucket == "" {
 		return fail("bucket", errors.New("required"))
 	}
 	out, err := format.Output{Format: cfg.Format, Gzip: cfg.Gzip}.Check()
 	if err != nil {
-		return nil, fmt.Errorf("s3 sink %q: %w", name, err)
+		return nil, err
 	}
 	if cfg.Prefix != "" && !strings.HasSuffix(cfg.Prefix, "/") {
 		cfg.Prefix += "/"

@@ -384,16 +384,16 @@ func TestBadInput(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{}, `s3 sink "lake": bucket: required`},
-		{Config{Bucket: "b", Format: "xml"}, `s3 sink "lake": format: unknown format "xml"`},
-		{Config{Bucket: "b", Format: "parquet", Gzip: true}, `s3 sink "lake": gzip: not with format parquet`},
-		{Config{Bucket: "b", Key: "{{.Query"}, `s3 sink "lake": key: bad template`},
-		{Config{Bucket: "b", Key: "{{.Date}}/{{.Nope}}"}, `s3 sink "lake": key: key template:`},
-		{Config{Bucket: "b", Key: "a//{{.Query}}"}, `s3 sink "lake": key: key template gives "a//q": want a clean path`},
-		{Config{Bucket: "b", SSE: "kms"}, `s3 sink "lake": sse: unknown server-side encryption "kms"`},
-		{Config{Bucket: "b", KMSKeyID: "k"}, `s3 sink "lake": kms_key_id: only used with sse: aws:kms`},
-		{Config{Bucket: "b", PartSize: 1 << 20}, `s3 sink "lake": part_size: 1048576 bytes is below S3's minimum`},
-		{Config{Bucket: "b", Endpoint: "localhost:9000"}, `s3 sink "lake": endpoint: "localhost:9000" is not an http(s) URL`},
+		{Config{}, `bucket: required`},
+		{Config{Bucket: "b", Format: "xml"}, `format: unknown format "xml"`},
+		{Config{Bucket: "b", Format: "parquet", Gzip: true}, `gzip: not with format parquet`},
+		{Config{Bucket: "b", Key: "{{.Query"}, `key: bad template`},
+		{Config{Bucket: "b", Key: "{{.Date}}/{{.Nope}}"}, `key: key template:`},
+		{Config{Bucket: "b", Key: "a//{{.Query}}"}, `key: key template gives "a//q": want a clean path`},
+		{Config{Bucket: "b", SSE: "kms"}, `sse: unknown server-side encryption "kms"`},
+		{Config{Bucket: "b", KMSKeyID: "k"}, `kms_key_id: only used with sse: aws:kms`},
+		{Config{Bucket: "b", PartSize: 1 << 20}, `part_size: 1048576 bytes is below S3's minimum`},
+		{Config{Bucket: "b", Endpoint: "localhost:9000"}, `endpoint: "localhost:9000" is not an http(s) URL`},
 	}
 	for _, tt := range tests {
 		if _, err := New("lake", tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -435,7 +435,7 @@ dead_letter: s3://dlq/dead/?endpoint=%s&path_style=true
 	if err := yaml.Unmarshal([]byte(doc), &node); err != nil {
 		t.Fatal(err)
 	}
-	s, err := sink.Build("lake", &node)
+	s, err := sink.Build("lake", &node, sink.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,26 +66,26 @@ const (
 type Config struct {
 	// URL is where batches are POSTed; ${VAR} is expanded from the environment (chat
 	// webhook URLs are secrets). Required.
-	URL string `yaml:"url"`
+	URL string `yaml:"url" doc:"Where batches are POSTed (http or https); ${VAR} is expanded from the environment, as chat webhook URLs are secrets. Required."`
 	// Format is json (default) or ndjson. Ignored when Template is set.
-	Format string `yaml:"format"`
+	Format string `yaml:"format" doc:"json (default: an envelope with the result's metadata and a rows array) or ndjson (one row per line, metadata in headers). Ignored when template is set."`
 	// Headers are added to every request; ${VAR} in values is expanded from the
 	// environment, e.g. Authorization: "Bearer ${ALERTS_TOKEN}".
-	Headers map[string]string `yaml:"headers"`
+	Headers map[string]string `yaml:"headers" doc:"Headers added to every request; ${VAR} in values is expanded from the environment, e.g. Authorization: \"Bearer ${TOKEN}\"."`
 	// SecretEnv names the environment variable holding the HMAC-SHA256 signing key.
-	SecretEnv string `yaml:"secret_env"`
+	SecretEnv string `yaml:"secret_env" doc:"The environment variable holding the HMAC-SHA256 key that signs each body (sha256=<hex> in signature_header)."`
 	// SignatureHeader carries the signature; default X-Spout-Signature.
-	SignatureHeader string `yaml:"signature_header"`
+	SignatureHeader string `yaml:"signature_header" doc:"The header carrying the signature; default X-Spout-Signature."`
 	// Template is a text/template for the request body over TemplateData, e.g. for
 	// Slack: {"text": {{printf "%d new findings" (len .Rows) | json}}}.
-	Template string `yaml:"template"`
+	Template string `yaml:"template" doc:"A text/template for the request body over one batch (.Query, .RunID, .Rows, .Columns, .Sequence, .Final, ...), e.g. a Slack message."`
 	// ContentType defaults to application/json, or application/x-ndjson for ndjson.
-	ContentType string `yaml:"content_type"`
+	ContentType string `yaml:"content_type" doc:"The Content-Type of requests; default application/json, or application/x-ndjson for ndjson."`
 	// RequestTimeout bounds each request; default 30s.
-	RequestTimeout time.Duration `yaml:"request_timeout"`
+	RequestTimeout time.Duration `yaml:"request_timeout" doc:"How long one request may take, e.g. 10s; default 30s."`
 	// SkipEmpty sends nothing for a result without rows, instead of one empty final
 	// batch.
-	SkipEmpty bool `yaml:"skip_empty"`
+	SkipEmpty bool `yaml:"skip_empty" doc:"Send nothing for a result without rows, instead of one empty final batch."`
 }
 
 // TemplateData is what a body template sees: one batch.
@@ -119,7 +119,7 @@ type Sink struct {
 // is registered as sink type "webhook".
 func New(name string, cfg Config) (*Sink, error) {
 	fail := func(field string, err error) (*Sink, error) {
-		return nil, fmt.Errorf("webhook sink %q: %w", name, &sink.FieldError{Field: field, Err: err})
+		return nil, &sink.FieldError{Field: field, Err: err}
 	}
 	s := &Sink{name: name, cfg: cfg, headers: http.Header{}}
 

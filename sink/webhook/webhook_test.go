@@ -390,15 +390,15 @@ func TestBadInput(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{}, `webhook sink "hook": url: required`},
-		{Config{URL: "hooks.example.com/x"}, `webhook sink "hook": url: not an http(s) URL`},
-		{Config{URL: "${HOOK_URL_UNSET}"}, `webhook sink "hook": url: environment variable HOOK_URL_UNSET is not set`},
-		{Config{URL: "${HOOK_URL}", Format: "xml"}, `webhook sink "hook": format: unknown format "xml"`},
-		{Config{URL: "${HOOK_URL}", Headers: map[string]string{"Authorization": "${NOPE}"}}, `webhook sink "hook": headers: Authorization: environment variable NOPE is not set`},
-		{Config{URL: "${HOOK_URL}", Headers: map[string]string{"Bad Name": "x"}}, `webhook sink "hook": headers: invalid header name "Bad Name"`},
-		{Config{URL: "${HOOK_URL}", SecretEnv: "NOPE"}, `webhook sink "hook": secret_env: environment variable NOPE is not set`},
-		{Config{URL: "${HOOK_URL}", Template: "{{.Rows"}, `webhook sink "hook": template: bad template`},
-		{Config{URL: "${HOOK_URL}", Template: "{{.Nope}}"}, `webhook sink "hook": template: template: body:1:2: executing "body" at <.Nope>`},
+		{Config{}, `url: required`},
+		{Config{URL: "hooks.example.com/x"}, `url: not an http(s) URL`},
+		{Config{URL: "${HOOK_URL_UNSET}"}, `url: environment variable HOOK_URL_UNSET is not set`},
+		{Config{URL: "${HOOK_URL}", Format: "xml"}, `format: unknown format "xml"`},
+		{Config{URL: "${HOOK_URL}", Headers: map[string]string{"Authorization": "${NOPE}"}}, `headers: Authorization: environment variable NOPE is not set`},
+		{Config{URL: "${HOOK_URL}", Headers: map[string]string{"Bad Name": "x"}}, `headers: invalid header name "Bad Name"`},
+		{Config{URL: "${HOOK_URL}", SecretEnv: "NOPE"}, `secret_env: environment variable NOPE is not set`},
+		{Config{URL: "${HOOK_URL}", Template: "{{.Rows"}, `template: bad template`},
+		{Config{URL: "${HOOK_URL}", Template: "{{.Nope}}"}, `template: template: body:1:2: executing "body" at <.Nope>`},
 	}
 	for _, tt := range tests {
 		_, err := New("hook", tt.cfg)
