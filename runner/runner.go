@@ -186,7 +186,11 @@ func (r *run) execute(ctx context.Context) {
 			r.notRun(selected, msg)
 			return
 		}
-		res.Activate()
+		if err := res.Activate(); err != nil {
+			r.m.Errors = append(r.m.Errors, err.Error())
+			r.notRun(selected, "not run: "+err.Error())
+			return
+		}
 		conns := append(accountConnections(ready), staticConnections(r.cfg)...)
 		r.members = memberCounts(conns)
 		eng, err := newEngine(ctx, r.cfg, r.o.Plugins, conns, []query.Option{query.WithLogger(r.log)})

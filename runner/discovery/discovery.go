@@ -63,7 +63,9 @@ type Options struct {
 	ConnectionPrefix string
 	// Preflight bounds the AssumeRole checks running at once; default 8.
 	Preflight int
-	Logger    *slog.Logger
+	// Logger receives discovery's records (an account whose role cannot be assumed);
+	// nil discards them.
+	Logger *slog.Logger
 }
 
 // Account is one member account that discovery will query.
@@ -122,18 +124,46 @@ func (r *Result) Failed() []Account {
 // ConfigFile is the path of the generated AWS config file.
 func (r *Result) ConfigFile() string { return r.configFile }
 
+// awsConfigFile guards AWS_CONFIG_FILE. The AWS plugin's connection config names a
+// profile but not the file holding it (it has no such option), and the SDK it builds its
+// clients with reads the file's path from this variable only; so the variable, which is
+// process-wide, is the one way to hand it the generated profiles. At most one Result
+// holds it at a time.
+var awsConfigFile struct {
+	sync.Mutex
+	owner *Result
+}
+
 // Activate points AWS_CONFIG_FILE at the generated file, for the plugin's SDK clients
-// to find the profiles. Close undoes it.
-func (r *Result) Activate() {
+// to find the profiles; Close restores the previous value. The variable is
+// process-wide: while a Result is active, everything in the process that loads AWS
+// configuration sees its file, and activating another Result is an error.
+func (r *Result) Activate() error {
+	awsConfigFile.Lock()
+	defer awsConfigFile.Unlock()
+	switch awsConfigFile.owner {
+	case r:
+		return nil
+	case nil:
+	default:
+		return errors.New("discovery: AWS_CONFIG_FILE is already set by another active discovery result")
+	}
 	old, had := os.LookupEnv("AWS_CONFIG_FILE")
-	os.Setenv("AWS_CONFIG_FILE", r.configFile)
+	if err := os.Setenv("AWS_CONFIG_FILE", r.configFile); err != nil {
+		return fmt.Errorf("discovery: setting AWS_CONFIG_FILE: %w", err)
+	}
+	awsConfigFile.owner = r
 	r.restore = func() {
+		awsConfigFile.Lock()
+		defer awsConfigFile.Unlock()
 		if had {
 			os.Setenv("AWS_CONFIG_FILE", old)
 		} else {
 			os.Unsetenv("AWS_CONFIG_FILE")
 		}
+		awsConfigFile.owner = nil
 	}
+	return nil
 }
 
 // Close restores AWS_CONFIG_FILE and removes the generated file. It is safe to call more
@@ -256,7 +286,7 @@ func withDefaults(o Options) (Options, *template.Template, error) {
 		o.Preflight = 8
 	}
 	if o.Logger == nil {
-		o.Logger = slog.Default()
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.EndpointURL == "" {
 		return o, nil, nil

@@ -149,7 +149,9 @@ region = us-east-1
 		t.Errorf("config file:\n%s\nwant a profile per ready account only, like\n%s", text, wantProfile)
 	}
 
-	res.Activate()
+	if err := res.Activate(); err != nil {
+		t.Fatal(err)
+	}
 	if got := os.Getenv("AWS_CONFIG_FILE"); got != path {
 		t.Errorf("after Activate AWS_CONFIG_FILE = %q, want %q", got, path)
 	}
@@ -171,6 +173,22 @@ func TestDiscoverIncludesManagementWhenAsked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer res.Close()
+
+	// AWS_CONFIG_FILE is process-wide: one active Result at a time.
+	other, err := discovery.Discover(context.Background(), discovery.Options{RoleName: "R"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Activate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Activate(); err == nil {
+		t.Error("a second Result activated while the first is active")
+	}
+	other.Close()
+	if got := os.Getenv("AWS_CONFIG_FILE"); got != res.ConfigFile() {
+		t.Errorf("closing an inactive Result changed AWS_CONFIG_FILE to %q", got)
+	}
 	var ready []string
 	for _, a := range res.Ready() {
 		ready = append(ready, a.ID)
