@@ -342,15 +342,11 @@ func (s *scanSource) resolveParams(ctx context.Context) (map[string]*proto.Quals
 	for k, v := range spec.Quals {
 		quals[k] = v
 	}
-	colType := map[string]proto.ColumnType{}
-	for _, c := range spec.Schema.Columns {
-		colType[c.Name] = c.Type
-	}
 	for _, p := range spec.Params {
 		if p.From == nil {
 			continue // a query parameter, resolved before the query ran
 		}
-		vals, err := s.eng.distinctValues(ctx, s.eng.specOf(p.From), p.FromColumn, colType[p.Column])
+		vals, err := s.eng.distinctValues(ctx, s.eng.specOf(p.From), p.FromColumn, spec.ColumnType(p.Column))
 		if err != nil {
 			return nil, err
 		}

@@ -562,3 +562,58 @@ run:
 		t.Errorf("config error event = %v", e)
 	}
 }
+
+// A run whose context ends mid-result (SIGTERM in spout run) aborts the open result,
+// keeps what it had committed, and reports itself interrupted with its own exit code.
+func TestInterruptedRunAbortsOpenResults(t *testing.T) {
+	dir := t.TempDir()
+	cfg := parse(t, dir, `
+connections:
+  test: {plugin: test, config: 'delay = "20ms"'}
+sinks:
+  files: {type: file, path: "`+dir+`/{{.Query}}.jsonl"}
+queries:
+  - name: quick
+    sinks: [files]
+    sql: select 1 as one
+  - name: slow
+    sinks: [files]
+    sql: select id, page from test_slow
+  - name: later
+    sinks: [files]
+    sql: select 2 as two
+run:
+  concurrency: 1
+`, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		// Stop once the slow scan is under way; quick has been committed by then.
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "quick.jsonl")); err == nil {
+				time.Sleep(300 * time.Millisecond)
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	m := runner.Run(ctx, cfg, runner.Options{Plugins: testPlugins, StopGrace: 5 * time.Second})
+	if m.Status != runner.StatusInterrupted || m.ExitCode != runner.ExitInterrupted {
+		t.Fatalf("manifest status %q exit %d, want %q %d", m.Status, m.ExitCode, runner.StatusInterrupted, runner.ExitInterrupted)
+	}
+	want := map[string]string{"quick": runner.StatusOK, "slow": runner.StatusInterrupted, "later": runner.StatusInterrupted}
+	for _, q := range m.Queries {
+		if q.Status != want[q.Name] {
+			t.Errorf("query %s: status %q (%s), want %q", q.Name, q.Status, q.Error, want[q.Name])
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "quick.jsonl")); err != nil {
+		t.Errorf("the committed result is gone: %v", err)
+	}
+	for _, name := range []string{"slow.jsonl", "later.jsonl"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+			t.Errorf("an interrupted run wrote %s (%v)", name, err)
+		}
+	}
+}
