@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -20,13 +18,9 @@ where extract(day from current_timestamp - last_updated_time)::int < 90
   and not (tags ?& array['environment', 'department', 'service'])
 order by account_id, region, name`
 
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo [flags]", "demo", stderr)
-	output := fs.String("output", "table", "output format: table, json, ndjson, csv")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	w, err := newRowWriter(*output, stdout)
+func (c *demoCmd) Run(e *env) error {
+	ctx, stdout, stderr := e.ctx, e.stdout, e.stderr
+	w, err := newRowWriter(c.Output, stdout)
 	if err != nil {
 		return usageError{err.Error()}
 	}

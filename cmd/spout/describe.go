@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -10,27 +9,23 @@ import (
 	"github.com/spoutdev/spout/query"
 )
 
-func runDescribe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("describe [flags] TABLE", "describe", stderr)
-	var ef engineFlags
-	ef.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"describe: give one table name"}
-	}
-	eng, err := ef.open(ctx, stderr)
+type describeCmd struct {
+	engineFlags
+	Table string `arg:"" help:"The table, e.g. aws_s3_bucket."`
+}
+
+func (c *describeCmd) Run(e *env) error {
+	eng, err := c.open(e.ctx, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	t, err := eng.Table(fs.Arg(0))
+	t, err := eng.Table(c.Table)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s (connection %s, plugin %s)\n%s\n\n", t.Name, t.Connection, t.Plugin, t.Description)
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(e.stdout, "%s (connection %s, plugin %s)\n%s\n\n", t.Name, t.Connection, t.Plugin, t.Description)
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "COLUMN\tTYPE\tDESCRIPTION")
 	for _, c := range t.Columns {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.Type, c.Description)
@@ -38,8 +33,8 @@ func runDescribe(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	printKeys(stdout, "List key columns", t.ListKeyColumns)
-	printKeys(stdout, "Get key columns", t.GetKeyColumns)
+	printKeys(e.stdout, "List key columns", t.ListKeyColumns)
+	printKeys(e.stdout, "Get key columns", t.GetKeyColumns)
 	return nil
 }
 

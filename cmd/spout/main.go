@@ -6,12 +6,13 @@
 //	spout validate --sql my_query.sql
 //	spout validate -c spout.yaml
 //	spout run -c spout.yaml [--query NAME]... [--schedule GROUP]
+//
+// Flags may come anywhere on the line, before or after a command's arguments.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,32 +22,45 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/spoutdev/spout/query"
 	"github.com/turbot/steampipe-plugin-aws/aws"
 )
 
 // Exit codes: 0 success, 1 a query or delivery failed, 2 bad configuration or usage.
 const (
-	exitOK      = 0
-	exitFailed  = 1
-	exitUsage   = 2
-	usageHeader = `spout runs Steampipe-style SQL over cloud APIs, in-process.
-
-Usage:
-  spout demo                       run a tagging-policy query against a local fake AWS
-  spout query [flags] "SQL"        run a query and print the rows
-  spout tables [flags] [PATTERN]   list tables (PATTERN is a glob: 'aws_s3*')
-  spout describe [flags] TABLE     show a table's columns and key columns
-  spout run [-c spout.yaml] [--query NAME]... [--schedule GROUP]
-                                   run the configured queries once, deliver the results
-  spout validate -c spout.yaml     check a configuration: every error with file:line:col
-  spout validate [flags] --sql FILE...
-                                   check queries plan against the schema (no API calls)
-  spout version                    print the version
-
-Run 'spout COMMAND -h' for a command's flags.
-`
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
 )
+
+const description = `spout runs Steampipe-style SQL over cloud APIs, in-process.
+
+Flags may come before or after a command's arguments. Run 'spout COMMAND --help' for a
+command's flags.`
+
+// cli is the command line. Each command is a struct in the file named after it, with a
+// Run method that kong calls with the command's env.
+type cli struct {
+	Version kong.VersionFlag `hidden:"" help:"Print the version and exit."`
+
+	Demo       demoCmd     `cmd:"" help:"Run a tagging-policy query against a local fake AWS."`
+	Query      queryCmd    `cmd:"" help:"Run a query and print the rows (SQL '-' reads the query from stdin)."`
+	Tables     tablesCmd   `cmd:"" help:"List tables (PATTERN is a glob: 'aws_s3*')."`
+	Describe   describeCmd `cmd:"" help:"Show a table's columns and key columns."`
+	Run        runCmd      `cmd:"" help:"Run the configured queries once and deliver the results."`
+	Validate   validateCmd `cmd:"" help:"Check a configuration (-c, every error with file:line:col) or SQL files (--sql) without calling any API."`
+	VersionCmd versionCmd  `cmd:"" name:"version" help:"Print the version."`
+	Help       helpCmd     `cmd:"" help:"Show help for spout or for a command."`
+}
+
+// env is what every command's Run method gets besides its own flags.
+type env struct {
+	ctx            context.Context
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
 
 // usageError is a mistake on the command line; it exits 2.
 type usageError struct{ msg string }
@@ -60,43 +74,80 @@ func main() {
 	os.Exit(code)
 }
 
+// run parses args, runs the command they name and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usageHeader)
+	return runEnv(args, &env{ctx: ctx, stdin: os.Stdin, stdout: stdout, stderr: stderr})
+}
+
+func runEnv(args []string, e *env) int {
+	// A bare "spout" is a usage error, but the help is what the user needs.
+	bare := len(args) == 0
+	helpTo := e.stdout
+	if bare {
+		helpTo, args = e.stderr, []string{"--help"}
+	}
+	p, err := newParser(helpTo, e.stderr)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "spout:", err)
+		return exitFailed
+	}
+	kctx, exited, err := p.parse(args)
+	switch {
+	case bare:
+		return exitUsage
+	case exited >= 0:
+		return exited
+	case err != nil:
+		hint := "Run 'spout --help' for the commands."
+		var pe *kong.ParseError
+		if errors.As(err, &pe) {
+			if cmd := pe.Context.Selected(); cmd != nil {
+				hint = "Run '" + cmd.FullPath() + " --help' for its arguments and flags."
+			} else if !strings.HasPrefix(args[0], "-") {
+				err = fmt.Errorf("unknown command %q", args[0])
+			}
+		}
+		fmt.Fprintf(e.stderr, "spout: %v\n%s\n", err, hint)
 		return exitUsage
 	}
-	var err error
-	switch args[0] {
-	case "query":
-		err = runQuery(ctx, args[1:], stdout, stderr)
-	case "tables":
-		err = runTables(ctx, args[1:], stdout, stderr)
-	case "describe":
-		err = runDescribe(ctx, args[1:], stdout, stderr)
-	case "validate":
-		err = runValidate(ctx, args[1:], stdout, stderr)
-	case "run":
-		err = runRun(ctx, args[1:], stdout, stderr)
-	case "demo":
-		err = runDemo(ctx, args[1:], stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "spout", version())
-		return exitOK
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usageHeader)
-		return exitOK
-	default:
-		fmt.Fprintf(stderr, "spout: unknown command %q\n\n%s", args[0], usageHeader)
-		return exitUsage
-	}
-	return exitCode(err, stderr)
+	return exitCode(kctx.Run(e), e.stderr)
+}
+
+// parser wraps kong's so that help and --version end the parse with a code instead of
+// ending the process: tests run the whole command line in-process.
+type parser struct {
+	k      *kong.Kong
+	exited int
+}
+
+func newParser(stdout, stderr io.Writer) (*parser, error) {
+	p := &parser{exited: -1}
+	k, err := kong.New(&cli{},
+		kong.Name("spout"),
+		kong.Description(description),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) {
+			if p.exited < 0 {
+				p.exited = code
+			}
+		}),
+		kong.Vars{"version": "spout " + version()},
+	)
+	p.k = k
+	return p, err
+}
+
+// parse returns the parsed command line, or the exit code when help or the version was
+// printed instead (-1 otherwise). Kong goes on parsing after printing help, so a parse
+// error that follows help does not count.
+func (p *parser) parse(args []string) (*kong.Context, int, error) {
+	p.exited = -1
+	kctx, err := p.k.Parse(args)
+	return kctx, p.exited, err
 }
 
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
-		return exitOK
-	}
-	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	var code exitError
@@ -116,6 +167,13 @@ type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+type versionCmd struct{}
+
+func (versionCmd) Run(e *env) error {
+	fmt.Fprintln(e.stdout, "spout", version())
+	return nil
+}
+
 func version() string {
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
 		return info.Main.Version
@@ -123,22 +181,44 @@ func version() string {
 	return "dev"
 }
 
-// engineFlags are the flags every command that opens an engine shares.
-type engineFlags struct {
-	awsConfig string
+type helpCmd struct {
+	Command []string `arg:"" optional:"" help:"The command to show help for."`
 }
 
-func (f *engineFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.awsConfig, "aws-config", os.Getenv("SPOUT_AWS_CONFIG"),
-		"HCL body of the `aws` connection, as in a Steampipe .spc block (env SPOUT_AWS_CONFIG), e.g. 'regions = [\"us-east-1\"]'")
+func (h helpCmd) Run(e *env) error {
+	if code := runEnv(append(h.Command, "--help"), e); code != exitOK {
+		return exitError(code)
+	}
+	return nil
+}
+
+// engineFlags are the flags every command that opens an engine shares.
+type engineFlags struct {
+	AWSConfig string `name:"aws-config" env:"SPOUT_AWS_CONFIG" placeholder:"HCL" help:"Body of the aws connection, as in a Steampipe .spc block, e.g. 'regions = [\"us-east-1\"]'."`
 }
 
 func (f *engineFlags) open(ctx context.Context, stderr io.Writer) (*query.Engine, error) {
 	return query.New(ctx,
 		query.WithLogger(newLogger(stderr)),
 		query.WithPlugin("aws", aws.Plugin),
-		query.WithConnection("aws", "aws", f.awsConfig),
+		query.WithConnection("aws", "aws", f.AWSConfig),
 	)
+}
+
+// configFlag is -c/--config, shared by run and validate. Its environment variable is
+// config.EnvFile; config.Load reads SPOUT_CONFIG_YAML when neither is given.
+type configFlag struct {
+	Config string `short:"c" env:"SPOUT_CONFIG" placeholder:"FILE" help:"The configuration file (default $$${env}; without either, the YAML in $$SPOUT_CONFIG_YAML)."`
+}
+
+// outputFlag is the format of the commands that print rows.
+type outputFlag struct {
+	Output string `enum:"table,json,ndjson,csv" default:"table" help:"Output format: table, json, ndjson or csv."`
+}
+
+// demoCmd runs the demo; its Run method is in demo.go.
+type demoCmd struct {
+	outputFlag
 }
 
 // newLogger logs JSON at SPOUT_LOG_LEVEL (debug, info, warn, error; default warn).
@@ -157,25 +237,4 @@ func newLoggerAt(w io.Writer, level slog.Level) *slog.Logger {
 		level = slog.LevelError
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: spout %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses and turns flag errors into usage errors.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return exitError(exitUsage)
-	}
-	return nil
 }

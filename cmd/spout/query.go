@@ -1,43 +1,37 @@
 package main
 
 import (
-	"context"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spoutdev/spout/query"
 )
 
-func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("query [flags] \"SQL\" (or - to read the query from stdin)", "query", stderr)
-	var ef engineFlags
-	ef.register(fs)
-	output := fs.String("output", "table", "output format: table, json, ndjson, csv")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"query: give exactly one SQL query (quote it), or - to read it from stdin"}
-	}
-	sqlText := fs.Arg(0)
+type queryCmd struct {
+	engineFlags
+	outputFlag
+	SQL string `arg:"" help:"The query (quote it), or - to read it from stdin."`
+}
+
+func (c *queryCmd) Run(e *env) error {
+	sqlText := c.SQL
 	if sqlText == "-" {
-		b, err := io.ReadAll(os.Stdin)
+		b, err := io.ReadAll(e.stdin)
 		if err != nil {
 			return err
 		}
 		sqlText = string(b)
 	}
-	w, err := newRowWriter(*output, stdout)
+	w, err := newRowWriter(c.Output, e.stdout)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	eng, err := ef.open(ctx, stderr)
+	eng, err := c.open(e.ctx, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	rows, err := eng.Query(ctx, sqlText)
+	rows, err := eng.Query(e.ctx, sqlText)
 	if err != nil {
 		return queryError(sqlText, err)
 	}

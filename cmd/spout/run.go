@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -21,37 +19,30 @@ func plugins() map[string]query.PluginFunc {
 	return map[string]query.PluginFunc{"aws": aws.Plugin}
 }
 
-func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run [-c spout.yaml] [--query NAME]... [--schedule GROUP]", "run", stderr)
-	var path string
-	fs.StringVar(&path, "c", "", "the configuration `file` (default $"+config.EnvFile+", else the YAML in $"+config.EnvYAML+")")
-	fs.StringVar(&path, "config", "", "same as -c")
-	var queries stringList
-	fs.Var(&queries, "query", "run only the query called `NAME` (repeatable; also runs a query with enabled: false)")
-	schedule := fs.String("schedule", "", "run only the queries of schedule `GROUP`")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{"run: unexpected argument " + fs.Arg(0) + " (give the configuration with -c)"}
-	}
+type runCmd struct {
+	configFlag
+	Query    []string `sep:"none" placeholder:"NAME" help:"Run only the query called NAME (repeatable; also runs a query with enabled: false)."`
+	Schedule string   `placeholder:"GROUP" help:"Run only the queries of schedule GROUP."`
+}
 
+func (c *runCmd) Run(e *env) error {
+	ctx := e.ctx
 	// The run's log is its product: JSON lines on stdout, info and up unless
 	// SPOUT_LOG_LEVEL says otherwise. File sinks writing to standard output share it, so
 	// that results and log lines never split each other.
-	out := sink.NewSharedWriter(stdout)
+	out := sink.NewSharedWriter(e.stdout)
 	logger := newLoggerAt(out, slog.LevelInfo)
 	if limit := setMemoryLimit(); limit > 0 {
 		logger.Debug("Go memory limit set from the container's", "bytes", limit)
 	}
 
-	cfg, err := config.Load(path, os.LookupEnv)
+	cfg, err := config.Load(c.Config, os.LookupEnv)
 	if err != nil {
 		// Report every problem at once, as validate does; nothing is called or written.
 		err = runner.Check(ctx, cfg, err, plugins(), logger)
-		name := path
+		name := c.Config
 		if name == "" {
-			name = configSource()
+			name = "$" + config.EnvYAML
 		}
 		runner.ReportInvalid(ctx, logger, name, err)
 		return exitError(runner.ExitInvalid)
@@ -60,21 +51,13 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Plugins:  plugins(),
 		Logger:   logger,
 		Stdout:   out,
-		Queries:  queries,
-		Schedule: *schedule,
+		Queries:  c.Query,
+		Schedule: c.Schedule,
 	})
 	if m.ExitCode != 0 {
 		return exitError(m.ExitCode)
 	}
 	return nil
-}
-
-// configSource names where a configuration without -c comes from, for messages.
-func configSource() string {
-	if p := os.Getenv(config.EnvFile); p != "" {
-		return p
-	}
-	return "$" + config.EnvYAML
 }
 
 // memoryLimitShare is the part of the container's memory the Go heap may grow to before

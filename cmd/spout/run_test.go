@@ -181,7 +181,7 @@ func TestRunRefusesBadConfigurationAndUsage(t *testing.T) {
 		{"unknown sink", []string{"run", "-c", bad}, bad + `:16:13: queries[0] (stacks): sinks: unknown sink "outt" (did you mean "out"?)`},
 		{"unknown group", []string{"run", "-c", filepath.Join(dir, "good.yaml"), "--schedule", "weekly"}, `no schedule group is called "weekly"`},
 		{"stray argument", []string{"run", "spout.yaml"}, "unexpected argument spout.yaml"},
-		{"unknown flag", []string{"run", "--sql", "x"}, "flag provided but not defined: -sql"},
+		{"unknown flag", []string{"run", "--sql", "x"}, "unknown flag --sql"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "good.yaml"), []byte(spoutConfig(srv, dir)), 0o644); err != nil {

@@ -6,42 +6,36 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/spoutdev/spout/query"
 	"github.com/spoutdev/spout/runner"
 	"github.com/spoutdev/spout/runner/config"
 )
 
-// stringList is a repeatable flag.
-type stringList []string
+type validateCmd struct {
+	configFlag
+	engineFlags
+	SQL   []string `name:"sql" sep:"none" placeholder:"FILE" help:"A SQL file to check against the schema (repeatable)."`
+	Files []string `arg:"" optional:"" name:"file" help:"More SQL files to check."`
+}
 
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate -c spout.yaml | validate [flags] --sql FILE [FILE...]", "validate", stderr)
-	var ef engineFlags
-	ef.register(fs)
-	var files stringList
-	fs.Var(&files, "sql", "a SQL file to check (repeatable; further file arguments are checked too)")
-	var cfgPath string
-	fs.StringVar(&cfgPath, "c", "", "check this spout.yaml `file` instead: structure, sinks, connections, every query's SQL")
-	fs.StringVar(&cfgPath, "config", "", "same as -c")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	files = append(files, fs.Args()...)
-	if cfgPath != "" {
+func (c *validateCmd) Run(e *env, kctx *kong.Context) error {
+	ctx, stdout, stderr := e.ctx, e.stdout, e.stderr
+	files := append(c.SQL, c.Files...)
+	// SPOUT_CONFIG names the configuration run reads; SQL files on the command line
+	// still mean "check these", only an explicit -c conflicts with them.
+	if c.Config != "" && (len(files) == 0 || flagGiven(kctx, "config")) {
 		if len(files) > 0 {
 			return usageError{"validate: give -c spout.yaml or SQL files, not both"}
 		}
-		return validateConfig(ctx, cfgPath, stdout, stderr)
+		return validateConfig(ctx, c.Config, stdout, stderr)
 	}
 	if len(files) == 0 {
 		return usageError{"validate: name a configuration with -c, or at least one SQL file with --sql"}
 	}
-	eng, err := ef.open(ctx, stderr)
+	eng, err := c.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -101,4 +95,15 @@ func validateConfig(ctx context.Context, path string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "ok %s (%s, %d sinks, %d queries)\n", path, conns, len(cfg.Sinks), len(cfg.Queries))
 	return nil
+}
+
+// flagGiven reports whether the flag called name was on the command line, rather than
+// set from its environment variable or default.
+func flagGiven(kctx *kong.Context, name string) bool {
+	for _, p := range kctx.Path {
+		if p.Flag != nil && p.Flag.Name == name {
+			return true
+		}
+	}
+	return false
 }
