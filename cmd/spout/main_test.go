@@ -58,7 +58,7 @@ func TestUsageHelpAndVersion(t *testing.T) {
 // Flags may follow the query, and the query may come from stdin.
 func TestQueryFlagsAnywhere(t *testing.T) {
 	fakeAWS(t)
-	const want = "[\n  {\"n\":1,\"s\":\"a\\u003cb\"}\n]\n"
+	const want = "[\n{\"n\":1,\"s\":\"a<b\"}\n]\n"
 	for _, args := range [][]string{
 		{"query", "select 1 as n, 'a<b' as s", "--output", "json"},
 		{"query", "--output=json", "select 1 as n, 'a<b' as s"},
@@ -78,7 +78,7 @@ func TestQueryFlagsAnywhere(t *testing.T) {
 	if code := runEnv([]string{"query", "-", "--output", "csv"}, e); code != 0 {
 		t.Fatalf("query -: exit %d: %s", code, errOut.String())
 	}
-	if out.String() != "m,x\n2,\n" {
+	if out.String() != "m,x\r\n2,\r\n" {
 		t.Errorf("query - printed %q", out.String())
 	}
 }
@@ -166,6 +166,27 @@ func TestConfigFlagPlacesAndEnvironment(t *testing.T) {
 		}
 		if !strings.HasPrefix(out.String(), tc.want) {
 			t.Errorf("%q with SPOUT_CONFIG=%q printed %q, want %q...", tc.args, tc.env, out.String(), tc.want)
+		}
+	}
+}
+
+// json, ndjson and csv are sink/format's encoders: jsonb embedded as JSON, timestamps in
+// RFC 3339 with their fraction, csv with RFC 4180's CRLF.
+func TestQueryOutputFormats(t *testing.T) {
+	fakeAWS(t)
+	const sql = `select 'x,"y"' as s, '{"k": [1, 2]}'::jsonb as j, timestamptz '2026-01-02 03:04:05.5+00' as t, 1.5::double as d, null as z`
+	for _, tc := range []struct{ output, want string }{
+		{"json", "[\n{\"s\":\"x,\\\"y\\\"\",\"j\":{\"k\":[1,2]},\"t\":\"2026-01-02T03:04:05.5Z\",\"d\":1.5,\"z\":null}\n]\n"},
+		{"ndjson", "{\"s\":\"x,\\\"y\\\"\",\"j\":{\"k\":[1,2]},\"t\":\"2026-01-02T03:04:05.5Z\",\"d\":1.5,\"z\":null}\n"},
+		{"csv", "s,j,t,d,z\r\n\"x,\"\"y\"\"\",\"{\"\"k\"\":[1,2]}\",2026-01-02T03:04:05.5Z,1.5,\r\n"},
+		{"table", "s      j            t                     d    z\n-      -            -                     -    -\nx,\"y\"  {\"k\":[1,2]}  2026-01-02T03:04:05Z  1.5  \n"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), []string{"query", sql, "--output", tc.output}, &out, &errOut); code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.output, code, errOut.String())
+		}
+		if out.String() != tc.want {
+			t.Errorf("%s printed\n%q, want\n%q", tc.output, out.String(), tc.want)
 		}
 	}
 }

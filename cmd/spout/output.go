@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spoutdev/spout/query"
+	"github.com/spoutdev/spout/sink"
+	"github.com/spoutdev/spout/sink/format"
 )
 
 // rowWriter prints a result in one of the query command's formats.
@@ -19,18 +20,15 @@ type rowWriter interface {
 	flush() error
 }
 
-func newRowWriter(format string, w io.Writer) (rowWriter, error) {
-	switch format {
+func newRowWriter(name string, w io.Writer) (rowWriter, error) {
+	switch name {
 	case "table":
 		return &tableWriter{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}, nil
-	case "json":
-		return &jsonWriter{w: w, array: true}, nil
-	case "ndjson":
-		return &jsonWriter{w: w}, nil
-	case "csv":
-		return &csvWriter{w: csv.NewWriter(w)}, nil
+	case format.JSON, format.NDJSON, format.CSV:
+		// The file and S3 sinks' encoders, so that a query prints what a sink would write.
+		return &encoderWriter{format: name, w: w}, nil
 	}
-	return nil, fmt.Errorf("unknown output format %q (table, json, ndjson, csv)", format)
+	return nil, fmt.Errorf("unknown output format %q (table, json, ndjson, csv)", name)
 }
 
 // text renders a value the way psql would: NULL empty, JSON compact, times in RFC 3339.
@@ -76,83 +74,40 @@ func (t *tableWriter) row(vals []any) error {
 
 func (t *tableWriter) flush() error { return t.tw.Flush() }
 
-type jsonWriter struct {
-	w     io.Writer
-	array bool
-	cols  []query.Column
-	n     int
+// encoderWriter prints rows through a sink/format encoder.
+type encoderWriter struct {
+	format string
+	w      io.Writer
+	enc    format.Encoder
+	batch  [1]sink.Row
 }
 
-func (j *jsonWriter) header(cols []query.Column) error {
-	j.cols = cols
-	if j.array {
-		_, err := io.WriteString(j.w, "[")
-		return err
+func (e *encoderWriter) header(cols []query.Column) error {
+	// The json and csv encoders go by column name only; the types matter to parquet,
+	// which the query command does not print.
+	sc := make([]sink.Column, len(cols))
+	for i, c := range cols {
+		sc[i] = sink.Column{Name: c.Name}
 	}
-	return nil
-}
-
-func (j *jsonWriter) row(vals []any) error {
-	var b strings.Builder
-	if j.array && j.n > 0 {
-		b.WriteString(",")
-	}
-	if j.array {
-		b.WriteString("\n  ")
-	}
-	b.WriteString("{")
-	for i, v := range vals {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		k, _ := json.Marshal(j.cols[i].Name)
-		b.Write(k)
-		b.WriteString(":")
-		if t, ok := v.(time.Time); ok {
-			v = t.Format(time.RFC3339Nano)
-		}
-		val, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		b.Write(val)
-	}
-	b.WriteString("}")
-	if !j.array {
-		b.WriteString("\n")
-	}
-	j.n++
-	_, err := io.WriteString(j.w, b.String())
+	enc, err := format.New(e.format, e.w, sc)
+	e.enc = enc
 	return err
 }
 
-func (j *jsonWriter) flush() error {
-	if j.array {
-		_, err := io.WriteString(j.w, "\n]\n")
-		return err
-	}
-	return nil
-}
-
-type csvWriter struct{ w *csv.Writer }
-
-func (c *csvWriter) header(cols []query.Column) error {
-	names := make([]string, len(cols))
-	for i, col := range cols {
-		names[i] = col.Name
-	}
-	return c.w.Write(names)
-}
-
-func (c *csvWriter) row(vals []any) error {
-	cells := make([]string, len(vals))
+func (e *encoderWriter) row(vals []any) error {
+	// The engine decodes jsonb, arrays and records; the encoders embed JSON as it is.
 	for i, v := range vals {
-		cells[i] = text(v)
+		switch v.(type) {
+		case map[string]any, []any:
+			b, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			vals[i] = json.RawMessage(b)
+		}
 	}
-	return c.w.Write(cells)
+	e.batch[0] = vals
+	return e.enc.Encode(e.batch[:])
 }
 
-func (c *csvWriter) flush() error {
-	c.w.Flush()
-	return c.w.Error()
-}
+func (e *encoderWriter) flush() error { return e.enc.Close() }
