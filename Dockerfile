@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # Multi-arch by cross-compilation on the build platform: DuckDB needs cgo, so each target
 # gets Debian's matching C/C++ cross toolchain instead of emulating the whole build.
+# -tags nodemo leaves out spout demo and the fake AWS it serves; .ci/run builds with the
+# same tags and checks the fake is not linked in.
 FROM --platform=$BUILDPLATFORM golang:1.26-bookworm AS build
 ARG TARGETARCH
 RUN apt-get update \
@@ -18,7 +20,7 @@ RUN set -eu; \
       *) echo "unsupported TARGETARCH $TARGETARCH" >&2; exit 1 ;; \
     esac; \
     CGO_ENABLED=1 GOOS=linux GOARCH=$TARGETARCH \
-      go build -trimpath -ldflags "-s -w" -o /out/spout ./cmd/spout
+      go build -tags nodemo -trimpath -ldflags "-s -w" -o /out/spout ./cmd/spout
 
 # distroless/cc: glibc + libstdc++ for DuckDB, CA certificates, no shell, non-root.
 FROM gcr.io/distroless/cc-debian12:nonroot

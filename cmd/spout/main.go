@@ -216,7 +216,9 @@ type outputFlag struct {
 	Output string `enum:"table,json,ndjson,csv" default:"table" help:"Output format: table, json, ndjson or csv."`
 }
 
-// demoCmd runs the demo; its Run method is in demo.go.
+// demoCmd is declared in every build, so that a binary built with -tags nodemo (the
+// container image, which has no use for a fake AWS) still knows the command and can say
+// why it cannot run it. Its Run method is in demo.go, or in demo_nodemo.go.
 type demoCmd struct {
 	outputFlag
 }
