@@ -3,6 +3,33 @@ module github.com/spoutdev/spout
 go 1.26.8
 
 require (
+	github.com/alecthomas/kong v1.17.0
+	github.com/apache/arrow-go/v18 v18.4.1
+	github.com/aws/aws-sdk-go-v2 v1.41.9
+	github.com/aws/aws-sdk-go-v2/config v1.29.14
+	github.com/aws/aws-sdk-go-v2/credentials v1.17.67
+	github.com/aws/aws-sdk-go-v2/feature/s3/manager v1.17.75
+	github.com/aws/aws-sdk-go-v2/service/cloudformation v1.49.0
+	github.com/aws/aws-sdk-go-v2/service/ec2 v1.236.0
+	github.com/aws/aws-sdk-go-v2/service/iam v1.31.4
+	github.com/aws/aws-sdk-go-v2/service/organizations v1.46.2
+	github.com/aws/aws-sdk-go-v2/service/s3 v1.97.3
+	github.com/aws/aws-sdk-go-v2/service/sts v1.33.19
+	github.com/aws/smithy-go v1.26.0
+	github.com/dlclark/regexp2 v1.11.5
+	github.com/duckdb/duckdb-go/v2 v2.5.4
+	github.com/hashicorp/go-hclog v1.6.3
+	github.com/jackc/pgx/v5 v5.12.0
+	github.com/johannesboyne/gofakes3 v1.2.0
+	github.com/pganalyze/pg_query_go/v6 v6.2.5
+	github.com/turbot/steampipe-plugin-aws v1.30.0
+	github.com/turbot/steampipe-plugin-sdk/v5 v5.13.1
+	google.golang.org/grpc v1.75.0
+	google.golang.org/protobuf v1.36.8
+	gopkg.in/yaml.v3 v3.0.1
+)
+
+require (
 	cel.dev/expr v0.24.0 // indirect
 	cloud.google.com/go v0.121.0 // indirect
 	cloud.google.com/go/auth v0.16.0 // indirect
@@ -16,19 +43,13 @@ require (
 	github.com/GoogleCloudPlatform/opentelemetry-operations-go/internal/resourcemapping v0.51.0 // indirect
 	github.com/acarl005/stripansi v0.0.0-20180116102854-5a71ef0e047d // indirect
 	github.com/agext/levenshtein v1.2.3 // indirect
-	github.com/alecthomas/kong v1.17.0
 	github.com/allegro/bigcache/v3 v3.1.0 // indirect
 	github.com/andybalholm/brotli v1.2.0 // indirect
-	github.com/apache/arrow-go/v18 v18.4.1 // indirect
 	github.com/apache/thrift v0.22.0 // indirect
 	github.com/apparentlymart/go-textseg/v15 v15.0.0 // indirect
 	github.com/aws/aws-sdk-go v1.44.183 // indirect
-	github.com/aws/aws-sdk-go-v2 v1.41.9 // indirect
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.8 // indirect
-	github.com/aws/aws-sdk-go-v2/config v1.29.14 // indirect
-	github.com/aws/aws-sdk-go-v2/credentials v1.17.67 // indirect
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.16.30 // indirect
-	github.com/aws/aws-sdk-go-v2/feature/s3/manager v1.17.75 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.4.25 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.7.25 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/ini v1.8.3 // indirect
@@ -54,7 +75,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/bedrockagent v1.45.1 // indirect
 	github.com/aws/aws-sdk-go-v2/service/budgets v1.41.3 // indirect
 	github.com/aws/aws-sdk-go-v2/service/cloudcontrol v1.18.4 // indirect
-	github.com/aws/aws-sdk-go-v2/service/cloudformation v1.49.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/cloudfront v1.35.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/cloudsearch v1.22.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/cloudtrail v1.39.2 // indirect
@@ -80,7 +100,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/docdb v1.34.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/drs v1.25.3 // indirect
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.31.1 // indirect
-	github.com/aws/aws-sdk-go-v2/service/ec2 v1.236.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ecr v1.27.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ecrpublic v1.23.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ecs v1.41.7 // indirect
@@ -101,7 +120,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/glue v1.78.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/guardduty v1.41.1 // indirect
 	github.com/aws/aws-sdk-go-v2/service/health v1.35.0 // indirect
-	github.com/aws/aws-sdk-go-v2/service/iam v1.31.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/identitystore v1.23.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/inspector v1.21.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/inspector2 v1.24.4 // indirect
@@ -130,7 +148,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/networkfirewall v1.38.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/oam v1.10.1 // indirect
 	github.com/aws/aws-sdk-go-v2/service/opensearch v1.52.6 // indirect
-	github.com/aws/aws-sdk-go-v2/service/organizations v1.46.2 // indirect
 	github.com/aws/aws-sdk-go-v2/service/pinpoint v1.29.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/pipes v1.11.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/pricing v1.28.1 // indirect
@@ -145,7 +162,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/route53 v1.40.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/route53domains v1.23.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/route53resolver v1.27.4 // indirect
-	github.com/aws/aws-sdk-go-v2/service/s3 v1.97.3 // indirect
 	github.com/aws/aws-sdk-go-v2/service/s3control v1.44.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/s3tables v1.3.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sagemaker v1.135.0 // indirect
@@ -170,9 +186,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sso v1.25.3 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssoadmin v1.25.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.30.1 // indirect
-	github.com/aws/aws-sdk-go-v2/service/sts v1.33.19 // indirect
 	github.com/aws/aws-sdk-go-v2/service/support v1.21.4 // indirect
-	github.com/aws/aws-sdk-go-v2/service/synthetics v1.43.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/timestreamwrite v1.25.9 // indirect
 	github.com/aws/aws-sdk-go-v2/service/transfer v1.45.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/waf v1.20.4 // indirect
@@ -180,7 +194,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/wafv2 v1.48.2 // indirect
 	github.com/aws/aws-sdk-go-v2/service/wellarchitected v1.29.4 // indirect
 	github.com/aws/aws-sdk-go-v2/service/workspaces v1.38.4 // indirect
-	github.com/aws/smithy-go v1.26.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bgentry/go-netrc v0.0.0-20140422174119-9fd32a8b3d3d // indirect
 	github.com/btubbs/datetime v0.1.1 // indirect
@@ -189,7 +202,6 @@ require (
 	github.com/cncf/xds/go v0.0.0-20250501225837-2ac532fd4443 // indirect
 	github.com/danwakefield/fnmatch v0.0.0-20160403171240-cbb64ac3d964 // indirect
 	github.com/dgraph-io/ristretto v0.2.0 // indirect
-	github.com/dlclark/regexp2 v1.11.5 // indirect
 	github.com/duckdb/duckdb-go-bindings v0.1.24 // indirect
 	github.com/duckdb/duckdb-go-bindings/darwin-amd64 v0.1.24 // indirect
 	github.com/duckdb/duckdb-go-bindings/darwin-arm64 v0.1.24 // indirect
@@ -198,7 +210,6 @@ require (
 	github.com/duckdb/duckdb-go-bindings/windows-amd64 v0.1.24 // indirect
 	github.com/duckdb/duckdb-go/arrowmapping v0.0.27 // indirect
 	github.com/duckdb/duckdb-go/mapping v0.0.27 // indirect
-	github.com/duckdb/duckdb-go/v2 v2.5.4 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/eko/gocache/lib/v4 v4.1.6 // indirect
 	github.com/eko/gocache/store/bigcache/v4 v4.2.1 // indirect
@@ -217,7 +228,6 @@ require (
 	github.com/gocarina/gocsv v0.0.0-20201208093247-67c824bc04d4 // indirect
 	github.com/goccy/go-json v0.10.5 // indirect
 	github.com/goccy/go-yaml v1.17.1 // indirect
-	github.com/golang/groupcache v0.0.0-20210331224755-41bb18bfe9da // indirect
 	github.com/golang/mock v1.6.0 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
@@ -230,7 +240,6 @@ require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.19.1 // indirect
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/go-getter v1.7.9 // indirect
-	github.com/hashicorp/go-hclog v1.6.3 // indirect
 	github.com/hashicorp/go-plugin v1.6.1 // indirect
 	github.com/hashicorp/go-safetemp v1.0.0 // indirect
 	github.com/hashicorp/go-version v1.7.0 // indirect
@@ -239,10 +248,8 @@ require (
 	github.com/iancoleman/strcase v0.3.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
-	github.com/jackc/pgx/v5 v5.12.0 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/jmespath/go-jmespath v0.4.0 // indirect
-	github.com/johannesboyne/gofakes3 v1.2.0 // indirect
 	github.com/klauspost/asmfmt v1.3.2 // indirect
 	github.com/klauspost/compress v1.18.2 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
@@ -258,7 +265,6 @@ require (
 	github.com/mitchellh/mapstructure v1.5.0 // indirect
 	github.com/oklog/run v1.0.0 // indirect
 	github.com/olekukonko/tablewriter v0.0.5 // indirect
-	github.com/pganalyze/pg_query_go/v6 v6.2.5 // indirect
 	github.com/pierrec/lz4/v4 v4.1.22 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/planetscale/vtprotobuf v0.6.1-0.20240319094008-0393e58bdf10 // indirect
@@ -274,13 +280,10 @@ require (
 	github.com/stevenle/topsort v0.2.0 // indirect
 	github.com/tkrajina/go-reflector v0.5.6 // indirect
 	github.com/turbot/go-kit v1.1.0 // indirect
-	github.com/turbot/steampipe-plugin-aws v1.30.0 // indirect
-	github.com/turbot/steampipe-plugin-sdk/v5 v5.13.1 // indirect
 	github.com/ulikunitz/xz v0.5.15 // indirect
 	github.com/zclconf/go-cty v1.14.4 // indirect
 	github.com/zeebo/errs v1.4.0 // indirect
 	github.com/zeebo/xxh3 v1.0.2 // indirect
-	go.opencensus.io v0.24.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.1.0 // indirect
 	go.opentelemetry.io/contrib/detectors/gcp v1.36.0 // indirect
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.60.0 // indirect
@@ -311,8 +314,5 @@ require (
 	google.golang.org/genproto v0.0.0-20250303144028-a0af3efb3deb // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20250707201910-8d1bb00bc6a7 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20250707201910-8d1bb00bc6a7 // indirect
-	google.golang.org/grpc v1.75.0 // indirect
-	google.golang.org/protobuf v1.36.8 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

@@ -86,6 +86,7 @@ func pgType(t proto.ColumnType) string {
 	switch t {
 	case proto.ColumnType_JSON:
 		return "jsonb"
+	//lint:ignore SA1019 plugins built with older SDKs still declare DATETIME columns, and the engine reads them as timestamps too
 	case proto.ColumnType_TIMESTAMP, proto.ColumnType_DATETIME:
 		return "timestamptz"
 	case proto.ColumnType_INT:
