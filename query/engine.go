@@ -539,6 +539,7 @@ func pluginTypeName(t proto.ColumnType) string {
 		return "double precision"
 	case proto.ColumnType_JSON:
 		return "jsonb"
+	//lint:ignore SA1019 older plugins still send DATETIME for timestamp columns
 	case proto.ColumnType_TIMESTAMP, proto.ColumnType_DATETIME:
 		return "timestamptz"
 	case proto.ColumnType_IPADDR, proto.ColumnType_INET:

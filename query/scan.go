@@ -80,6 +80,7 @@ func duckType(t proto.ColumnType) duckdb.Type {
 		return duckdb.TYPE_BIGINT
 	case proto.ColumnType_DOUBLE:
 		return duckdb.TYPE_DOUBLE
+	//lint:ignore SA1019 older plugins still send DATETIME for timestamp columns
 	case proto.ColumnType_TIMESTAMP, proto.ColumnType_DATETIME:
 		return duckdb.TYPE_TIMESTAMP_TZ
 	default:
@@ -95,7 +96,6 @@ type scanSource struct {
 	cols []duckdb.ColumnInfo
 
 	// execution state, reset by Init
-	quals   map[string]*proto.Quals // spec.Quals plus resolved join parameters
 	started bool
 	proj    []int    // indexes of the projected columns
 	names   []string // their names
@@ -292,7 +292,8 @@ func (s *scanSource) execute(ctx context.Context, target string, quals map[strin
 		QueryContext: &proto.QueryContext{
 			Columns: columns,
 			Quals:   quals,
-			Limit:   limit,
+			//lint:ignore SA1019 plugins built on SDKs before ExecuteConnectionData read the limit here
+			Limit: limit,
 		},
 		ExecuteConnectionData: map[string]*proto.ExecuteConnectionData{
 			target: {Limit: limit, CacheEnabled: spec.cache, CacheTtl: 300},

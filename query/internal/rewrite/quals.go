@@ -44,6 +44,7 @@ func QualValue(t proto.ColumnType, v any) (*proto.QualValue, bool) {
 		if b, ok := v.(bool); ok {
 			return &proto.QualValue{Value: &proto.QualValue_BoolValue{BoolValue: b}}, true
 		}
+	//lint:ignore SA1019 older plugins still send DATETIME for timestamp columns
 	case proto.ColumnType_TIMESTAMP, proto.ColumnType_DATETIME:
 		s, ok := v.(string)
 		if !ok {
