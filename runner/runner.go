@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"runtime"
@@ -60,6 +61,17 @@ type Options struct {
 	// open results and logging the manifest. Default DefaultStopGrace; ECS kills the task
 	// when its stopTimeout (30s by default) has passed since SIGTERM.
 	StopGrace time.Duration
+	// Metrics, when set, receives the run's metrics just before the manifest is logged.
+	Metrics *MetricsOptions
+}
+
+// MetricsOptions send a run's metrics as CloudWatch Embedded Metric Format lines (see
+// WriteMetrics).
+type MetricsOptions struct {
+	// Out receives the lines; on ECS it is standard output, which awslogs ships.
+	Out io.Writer
+	// Namespace is the CloudWatch namespace, e.g. "Spout".
+	Namespace string
 }
 
 // DefaultStopGrace is the clean-up time of an interrupted run when Options leaves it 0.
@@ -101,15 +113,33 @@ func Run(ctx context.Context, cfg *config.Config, o Options) *Manifest {
 }
 
 // ReportInvalid logs errs (a configuration that could not be loaded, or a bad command
-// line) and the manifest of a run that did not start, and returns that manifest.
-func ReportInvalid(ctx context.Context, logger *slog.Logger, file string, errs error) *Manifest {
+// line), the metrics (when o asks for them) and the manifest of a run that did not
+// start, and returns that manifest. It reads o's Logger, Schedule and Metrics.
+func ReportInvalid(ctx context.Context, file string, errs error, o Options) *Manifest {
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	now := time.Now().UTC()
-	m := &Manifest{RunID: newRunID(now), Config: file, StartedAt: now, Queries: []QueryResult{}}
-	invalid(logger.With("run_id", m.RunID), m, errs)
+	m := &Manifest{RunID: newRunID(now), Config: file, Schedule: o.Schedule, StartedAt: now, Queries: []QueryResult{}}
+	logger = logger.With("run_id", m.RunID)
+	invalid(logger, m, errs)
 	m.FinishedAt = time.Now().UTC()
 	m.summarize()
-	logManifest(ctx, logger.With("run_id", m.RunID), m)
+	writeMetrics(logger, o.Metrics, m)
+	logManifest(ctx, logger, m)
 	return m
+}
+
+// writeMetrics writes m's metrics when o asks for them. A failure is logged, not fatal:
+// the results are delivered already, and the manifest still follows.
+func writeMetrics(log *slog.Logger, o *MetricsOptions, m *Manifest) {
+	if o == nil {
+		return
+	}
+	if err := WriteMetrics(o.Out, o.Namespace, m); err != nil {
+		log.Error("metrics not written", "error", err.Error())
+	}
 }
 
 func invalid(log *slog.Logger, m *Manifest, err error) {
@@ -527,6 +557,7 @@ func (r *run) finish(ctx context.Context) *Manifest {
 		m.Status, m.ExitCode = StatusFailed, ExitFailed
 	}
 	// The run's context may have ended; the record of the run is written all the same.
+	writeMetrics(r.log, r.o.Metrics, m)
 	logManifest(context.WithoutCancel(ctx), r.log, m)
 	return m
 }

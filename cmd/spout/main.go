@@ -28,7 +28,8 @@ import (
 	"github.com/turbot/steampipe-plugin-aws/aws"
 )
 
-// Exit codes: 0 success, 1 a query or delivery failed, 2 bad configuration or usage.
+// Exit codes: 0 success, 1 a query or delivery failed, 2 bad configuration or usage, 3 a
+// run stopped by SIGTERM or SIGINT (runner.ExitInterrupted).
 const (
 	exitOK     = 0
 	exitFailed = 1

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spoutdev/spout/query"
 	"github.com/spoutdev/spout/runner"
@@ -23,6 +25,11 @@ type runCmd struct {
 	configFlag
 	Query    []string `sep:"none" placeholder:"NAME" help:"Run only the query called NAME (repeatable; also runs a query with enabled: false)."`
 	Schedule string   `placeholder:"GROUP" help:"Run only the queries of schedule GROUP."`
+	// ECS stops a task with SIGTERM and kills it stopTimeout later; the CDK stack sets
+	// SPOUT_STOP_GRACE a little under that, so the manifest is logged before the kill.
+	StopGrace        time.Duration `env:"SPOUT_STOP_GRACE" default:"10s" help:"After SIGTERM or SIGINT, how long aborting the open results and logging the manifest may take."`
+	Metrics          string        `env:"SPOUT_METRICS" placeholder:"FORMAT" help:"Metrics to write to stdout: none, or emf (CloudWatch Embedded Metric Format, which awslogs ships without an agent)."`
+	MetricsNamespace string        `env:"SPOUT_METRICS_NAMESPACE" default:"Spout" placeholder:"NAMESPACE" help:"The CloudWatch namespace of --metrics emf."`
 }
 
 func (c *runCmd) Run(e *env) error {
@@ -36,6 +43,21 @@ func (c *runCmd) Run(e *env) error {
 		logger.Debug("Go memory limit set from the container's", "bytes", limit)
 	}
 
+	opts := runner.Options{
+		Plugins:   plugins(),
+		Logger:    logger,
+		Stdout:    out,
+		Queries:   c.Query,
+		Schedule:  c.Schedule,
+		StopGrace: c.StopGrace,
+	}
+	switch c.Metrics {
+	case "", "none":
+	case "emf":
+		opts.Metrics = &runner.MetricsOptions{Out: out, Namespace: c.MetricsNamespace}
+	default:
+		return usageError{fmt.Sprintf("run: --metrics (or SPOUT_METRICS) is %q; use emf, or none (the default)", c.Metrics)}
+	}
 	cfg, err := config.Load(c.Config, os.LookupEnv)
 	if err != nil {
 		// Report every problem at once, as validate does; nothing is called or written.
@@ -44,16 +66,10 @@ func (c *runCmd) Run(e *env) error {
 		if name == "" {
 			name = "$" + config.EnvYAML
 		}
-		runner.ReportInvalid(ctx, logger, name, err)
+		runner.ReportInvalid(ctx, name, err, opts)
 		return exitError(runner.ExitInvalid)
 	}
-	m := runner.Run(ctx, cfg, runner.Options{
-		Plugins:  plugins(),
-		Logger:   logger,
-		Stdout:   out,
-		Queries:  c.Query,
-		Schedule: c.Schedule,
-	})
+	m := runner.Run(ctx, cfg, opts)
 	if m.ExitCode != 0 {
 		return exitError(m.ExitCode)
 	}

@@ -323,3 +323,58 @@ func TestSetMemoryLimitDefersToGOMEMLIMIT(t *testing.T) {
 		t.Errorf("from a 512 MiB cgroup: set %d (runtime has %d), want %d", got, debug.SetMemoryLimit(-1), want)
 	}
 }
+
+func TestRunMetricsAndStopGraceFromTheEnvironment(t *testing.T) {
+	srv := fakeAWS(t)
+	dir := t.TempDir()
+	// The CDK stack sets these three on the task definition.
+	t.Setenv("SPOUT_CONFIG_YAML", spoutConfig(srv, dir))
+	t.Setenv("SPOUT_METRICS", "emf")
+	t.Setenv("SPOUT_METRICS_NAMESPACE", "Spout/Prod")
+	t.Setenv("SPOUT_STOP_GRACE", "25s")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"run", "--schedule", "daily"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out.String(), errOut.String())
+	}
+	recs := logLines(t, out.String())
+	manifestOf(t, recs) // still the last line
+	var namespaces []any
+	for _, r := range recs {
+		if aws, ok := r["_aws"].(map[string]any); ok {
+			namespaces = append(namespaces, aws["CloudWatchMetrics"].([]any)[0].(map[string]any)["Namespace"])
+			if r["Schedule"] != "daily" {
+				t.Errorf("metrics record without the schedule group: %v", r)
+			}
+		}
+	}
+	// One record for the run, one for its one query.
+	if len(namespaces) != 2 || namespaces[0] != "Spout/Prod" || namespaces[1] != "Spout/Prod" {
+		t.Errorf("metrics namespaces = %v, want two records in Spout/Prod", namespaces)
+	}
+
+	// Without SPOUT_METRICS, a local run prints no metrics.
+	t.Setenv("SPOUT_METRICS", "")
+	out.Reset()
+	if code := run(context.Background(), []string{"run", "--schedule", "daily"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if strings.Contains(out.String(), `"_aws"`) {
+		t.Errorf("metrics written without SPOUT_METRICS:\n%s", out.String())
+	}
+
+	for env, want := range map[string]string{
+		"SPOUT_STOP_GRACE": "SPOUT_STOP_GRACE",
+		"SPOUT_METRICS":    "SPOUT_METRICS",
+	} {
+		t.Run("bad "+env, func(t *testing.T) {
+			t.Setenv(env, "soon")
+			var out, errOut bytes.Buffer
+			if code := run(context.Background(), []string{"run", "--schedule", "daily"}, &out, &errOut); code != 2 {
+				t.Fatalf("exit %d, want 2", code)
+			}
+			if !strings.Contains(errOut.String(), want) || !strings.Contains(errOut.String(), "soon") {
+				t.Errorf("stderr does not name %s and its value: %s", want, errOut.String())
+			}
+		})
+	}
+}
