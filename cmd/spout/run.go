@@ -16,8 +16,9 @@ import (
 	"github.com/turbot/steampipe-plugin-aws/aws"
 )
 
-// plugins are the plugins spout.yaml connections may name.
-func plugins() map[string]query.PluginFunc {
+// plugins are the plugins spout.yaml connections may name. A variable so that the
+// tests' child processes (TestMain) can add the test plugin.
+var plugins = func() map[string]query.PluginFunc {
 	return map[string]query.PluginFunc{"aws": aws.Plugin}
 }
 
