@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -23,6 +24,7 @@ type runCmd struct {
 	configFlag
 	Query    []string `sep:"none" placeholder:"NAME" help:"Run only the query called NAME (repeatable; also runs a query with enabled: false)."`
 	Schedule string   `placeholder:"GROUP" help:"Run only the queries of schedule GROUP."`
+	Shard    string   `env:"SPOUT_SHARD" placeholder:"I/N" help:"Run shard I of N (counted from 1): only the accounts and connections that hash to it, and its share of the queries."`
 }
 
 func (c *runCmd) Run(e *env) error {
@@ -36,14 +38,19 @@ func (c *runCmd) Run(e *env) error {
 		logger.Debug("Go memory limit set from the container's", "bytes", limit)
 	}
 
+	name := c.Config
+	if name == "" {
+		name = "$" + config.EnvYAML
+	}
+	shard, err := runner.ParseShard(c.Shard)
+	if err != nil {
+		runner.ReportInvalid(ctx, logger, name, fmt.Errorf("--shard (or SPOUT_SHARD): %w", err))
+		return exitError(runner.ExitInvalid)
+	}
 	cfg, err := config.Load(c.Config, os.LookupEnv)
 	if err != nil {
 		// Report every problem at once, as validate does; nothing is called or written.
 		err = runner.Check(ctx, cfg, err, plugins(), logger)
-		name := c.Config
-		if name == "" {
-			name = "$" + config.EnvYAML
-		}
 		runner.ReportInvalid(ctx, logger, name, err)
 		return exitError(runner.ExitInvalid)
 	}
@@ -53,6 +60,7 @@ func (c *runCmd) Run(e *env) error {
 		Stdout:   out,
 		Queries:  c.Query,
 		Schedule: c.Schedule,
+		Shard:    shard,
 	})
 	if m.ExitCode != 0 {
 		return exitError(m.ExitCode)
