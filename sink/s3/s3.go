@@ -128,9 +128,9 @@ func New(name string, cfg Config) (*Sink, error) {
 		return fail("key", err)
 	}
 	sample.Shard = sink.Shard{Index: 1, Count: 2}
-	k1, err1 := s.objectKey(sample)
+	k1, err1 := s.renderKey(sample)
 	sample.Shard.Index = 2
-	k2, err2 := s.objectKey(sample)
+	k2, err2 := s.renderKey(sample)
 	s.keyShard = err1 == nil && err2 == nil && k1 != k2
 	client, err := newClient(cfg.Region, cfg.Endpoint, cfg.PathStyle)
 	if err != nil {
@@ -199,6 +199,10 @@ func (s *Sink) objectKey(info sink.ResultInfo) (string, error) {
 	if info.Shard.Sharded() && !s.keyShard {
 		return "", fmt.Errorf("key template %q does not use {{.Shard}}: the shards of a sharded run would write the same objects (add e.g. -{{.Shard}} before {{.Ext}})", s.cfg.Key)
 	}
+	return s.renderKey(info)
+}
+
+func (s *Sink) renderKey(info sink.ResultInfo) (string, error) {
 	var b bytes.Buffer
 	if err := s.key.Execute(&b, sink.NewNameData(info, s.name, s.out.Ext())); err != nil {
 		return "", fmt.Errorf("key template: %w", err)
