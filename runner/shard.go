@@ -51,7 +51,7 @@ func ParseShard(spec string) (sink.Shard, error) {
 		return sink.Shard{}, fmt.Errorf("shard %q: want I/N, e.g. 2/4 for the second of four shards", spec)
 	}
 	s := sink.Shard{Index: index, Count: count}
-	if err := checkShard(s); err != nil {
+	if err := validShard(s); err != nil {
 		return sink.Shard{}, err
 	}
 	return s, nil
@@ -61,10 +61,16 @@ func ParseShard(spec string) (sink.Shard, error) {
 // enough that a typo (4000 for 4) is caught.
 const maxShards = 1000
 
+// checkShard checks Options.Shard: zero, or a valid shard.
 func checkShard(s sink.Shard) error {
-	switch {
-	case s == sink.Shard{}:
+	if s == (sink.Shard{}) {
 		return nil
+	}
+	return validShard(s)
+}
+
+func validShard(s sink.Shard) error {
+	switch {
 	case s.Count < 1 || s.Count > maxShards:
 		return fmt.Errorf("shard %d/%d: the shard count must be between 1 and %d", s.Index, s.Count, maxShards)
 	case s.Index < 1 || s.Index > s.Count:
