@@ -273,7 +273,7 @@ queries:
       select i.instance_id, r.name from aws_ec2_instance i
       join aws_`+memberA+`.aws_iam_role r on r.account_id = i.account_id
 `, runner.Options{Shard: sink.Shard{Index: 1, Count: 2}})
-	want := fmt.Sprintf("query joined: with --shard, no shard can run it whole: it reads account aws_%s, which only shard %d/2 opens, and aggregator aws (split between the shards)",
+	want := fmt.Sprintf("query joined: with --shard, no shard can run it whole: it reads account aws_%s (only shard %d/2 opens it), aggregator aws (split between the shards)",
 		memberA, runner.ShardOf(memberA, 2))
 	if m.ExitCode != runner.ExitInvalid || len(m.Errors) != 1 || !strings.HasSuffix(m.Errors[0], want) {
 		t.Fatalf("exit %d, errors %q; want 2 and %q", m.ExitCode, m.Errors, want)

@@ -94,10 +94,9 @@ func ShardOf(key string, count int) int {
 
 // placement is where a query runs in a sharded run.
 type placement struct {
-	owner  int      // the one shard that runs the query; 0 for every shard
-	aggs   []string // the aggregators a query for every shard fans out over
-	shared []string // static connections the query reads directly
-	cols   []query.Column
+	owner int      // the one shard that runs the query; 0 for every shard
+	aggs  []string // the aggregators a query for every shard fans out over
+	cols  []query.Column
 }
 
 // sharder is a sharded run's view of the connections and queries.
@@ -153,38 +152,35 @@ func newSharder(cfg *config.Config, shard sink.Shard, plans map[string]*query.Pl
 		case len(p.aggs) == 0 && len(owners) == 1:
 			p.owner = s.owner(plains[0])
 		case len(accounts) > 0 && (len(p.aggs) > 0 || len(owners) > 1):
-			errs = append(errs, cfg.At(q.Pos(), "query %s: with --shard, no shard can run it whole: it reads account %s, which only shard %d/%d opens, and %s",
-				q.Name, strings.Join(accounts, ", "), s.owner(accounts[0]), shard.Count, otherScans(p.aggs, plains, accounts)))
+			var reads []string
+			for _, a := range accounts {
+				reads = append(reads, fmt.Sprintf("account %s (only shard %d/%d opens it)", a, s.owner(a), shard.Count))
+			}
+			for _, a := range p.aggs {
+				reads = append(reads, "aggregator "+a+" (split between the shards)")
+			}
+			for _, c := range plains {
+				if !slices.Contains(accounts, c) {
+					reads = append(reads, "connection "+c)
+				}
+			}
+			errs = append(errs, cfg.At(q.Pos(), "query %s: with --shard, no shard can run it whole: it reads %s",
+				q.Name, strings.Join(reads, ", ")))
 			continue
 		case len(p.aggs) == 0:
 			// No scan, or static connections of several shards: one shard runs it.
 			p.owner = ShardOf("query:"+q.Name, shard.Count)
 			fallthrough
 		default:
-			p.shared = plains
-			for _, c := range plains {
-				s.shared[c] = true
+			if p.owner == 0 || p.owner == shard.Index {
+				for _, c := range plains {
+					s.shared[c] = true
+				}
 			}
 		}
 		s.places[q.Name] = p
 	}
 	return s, errs.Err()
-}
-
-func otherScans(aggs, plains, accounts []string) string {
-	var parts []string
-	for _, a := range aggs {
-		parts = append(parts, "aggregator "+a+" (split between the shards)")
-	}
-	for _, c := range plains {
-		if !slices.Contains(accounts, c) {
-			parts = append(parts, "connection "+c)
-		}
-	}
-	if len(parts) == 0 {
-		parts = append(parts, "accounts of other shards")
-	}
-	return strings.Join(parts, ", ")
 }
 
 // owner is the shard owning a plain connection: by account id for a discovered
