@@ -19,6 +19,13 @@ type Manifest struct {
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`
 	DurationMS int64     `json:"duration_ms"`
+
+	// Shard is the part of a sharded run this process ran, e.g. "2/4".
+	Shard string `json:"shard,omitempty"`
+	// OtherShards are the selected queries this shard left to another one (see
+	// Options.Shard).
+	OtherShards []string `json:"other_shards,omitempty"`
+
 	// Errors are problems of the run as a whole: configuration errors (status invalid),
 	// a failed account listing, a cancelled run.
 	Errors   []string        `json:"errors,omitempty"`
@@ -57,6 +64,9 @@ type AccountsResult struct {
 	Ready   []string          `json:"ready"`             // connection names
 	Failed  map[string]string `json:"failed,omitempty"`  // connection → why its role could not be assumed
 	Skipped map[string]string `json:"skipped,omitempty"` // account id → reason
+
+	// OtherShards counts the accounts a sharded run left to its other shards.
+	OtherShards int `json:"other_shards,omitempty"`
 }
 
 // QueryResult is one query's outcome.

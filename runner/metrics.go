@@ -45,6 +45,10 @@ func WriteMetrics(w io.Writer, namespace string, m *Manifest) error {
 		}
 	}
 	props := map[string]any{"run_id": m.RunID, "status": m.Status}
+	if m.Shard != "" {
+		// A property, not a dimension: the alarms sum a schedule's shards.
+		props["shard"] = m.Shard
+	}
 	err := out.Write(map[string]string{DimensionSchedule: schedule}, []emf.Metric{
 		{Name: MetricRunSucceeded, Unit: emf.Count, Value: b2f(m.Status == StatusOK)},
 		{Name: MetricQueriesFailed, Unit: emf.Count, Value: failed},
@@ -65,12 +69,20 @@ func WriteMetrics(w io.Writer, namespace string, m *Manifest) error {
 			{Name: MetricQueryDuration, Unit: emf.Seconds, Value: float64(q.DurationMS) / 1000},
 			{Name: MetricQueryFailed, Unit: emf.Count, Value: b2f(q.Status != StatusOK)},
 			{Name: MetricConnectionErrors, Unit: emf.Count, Value: connErrs},
-		}, map[string]any{"run_id": m.RunID, "status": q.Status})
+		}, queryProps(m, q))
 		if err != nil {
 			return fmt.Errorf("writing query %s's metrics: %w", q.Name, err)
 		}
 	}
 	return nil
+}
+
+func queryProps(m *Manifest, q QueryResult) map[string]any {
+	props := map[string]any{"run_id": m.RunID, "status": q.Status}
+	if m.Shard != "" {
+		props["shard"] = m.Shard
+	}
+	return props
 }
 
 func b2f(b bool) float64 {

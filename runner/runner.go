@@ -63,6 +63,11 @@ type Options struct {
 	StopGrace time.Duration
 	// Metrics, when set, receives the run's metrics just before the manifest is logged.
 	Metrics *MetricsOptions
+	// Shard makes the run one part of a sharded run (see ParseShard): it queries only
+	// the accounts and connections this shard owns and runs only its share of the
+	// queries, and its results carry the shard (sink.ResultInfo.Shard). Zero: the whole
+	// run.
+	Shard sink.Shard
 }
 
 // MetricsOptions send a run's metrics as CloudWatch Embedded Metric Format lines (see
@@ -93,6 +98,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) *Manifest {
 			RunID:     newRunID(time.Now()),
 			Config:    cfg.File,
 			Schedule:  o.Schedule,
+			Shard:     o.Shard.String(),
 			StartedAt: time.Now().UTC(),
 			Queries:   []QueryResult{},
 		},
@@ -166,6 +172,7 @@ type run struct {
 	eng      *query.Engine     // the engine the queries run on: prepared's, or one over the discovered accounts
 	failed   map[string]string // discovered connections whose role could not be assumed
 	members  map[string]int    // aggregator → how many connections it fans out over
+	sharder  *sharder          // nil unless the run is sharded
 
 	mu      sync.Mutex
 	running map[string]*queryProgress
@@ -180,6 +187,9 @@ type queryProgress struct {
 
 func (r *run) execute(ctx context.Context) {
 	selected, err := r.cfg.Select(r.o.Queries, r.o.Schedule)
+	if err == nil {
+		err = checkShard(r.o.Shard)
+	}
 	if err != nil {
 		invalid(r.log, r.m, err)
 		return
@@ -188,7 +198,7 @@ func (r *run) execute(ctx context.Context) {
 	for i, q := range selected {
 		names[i] = q.Name
 	}
-	r.log.Info("run started", "config", r.cfg.File, "queries", names, "schedule", r.o.Schedule, "concurrency", concurrency(r.cfg))
+	r.log.Info("run started", "config", r.cfg.File, "queries", names, "schedule", r.o.Schedule, "shard", r.o.Shard.String(), "concurrency", concurrency(r.cfg))
 
 	// Validation builds the sinks and, without discovery, the engine the run uses.
 	p, err := prepare(ctx, r.cfg, r.o.Plugins, []query.Option{query.WithLogger(r.log)}, sink.Env{Logger: r.log, Stdout: r.o.Stdout}, true)
@@ -199,6 +209,12 @@ func (r *run) execute(ctx context.Context) {
 	}
 	r.eng = p.eng
 	r.members = memberCounts(staticConnections(r.cfg))
+	if r.o.Shard.Sharded() {
+		if selected, err = r.startShard(ctx, selected); err != nil {
+			invalid(r.log, r.m, err)
+			return
+		}
+	}
 
 	if r.cfg.Organization != nil {
 		res, err := r.discover(ctx)
@@ -210,7 +226,9 @@ func (r *run) execute(ctx context.Context) {
 		}
 		defer res.Close()
 		ready := res.Ready()
-		if len(ready) == 0 {
+		// A shard may own none of the accounts; its queries then deliver empty results.
+		noneHere := r.sharder != nil && len(res.Accounts) == 0 && len(res.Unselected) > 0
+		if len(ready) == 0 && !noneHere {
 			msg := "not run: no account of the organization can be queried (see accounts)"
 			r.m.Errors = append(r.m.Errors, "organization discovery found no account whose role can be assumed")
 			r.notRun(selected, msg)
@@ -222,6 +240,9 @@ func (r *run) execute(ctx context.Context) {
 			return
 		}
 		conns := append(accountConnections(ready), staticConnections(r.cfg)...)
+		if r.sharder != nil {
+			conns = r.sharder.connections(conns)
+		}
 		r.members = memberCounts(conns)
 		eng, err := newEngine(ctx, r.cfg, r.o.Plugins, conns, []query.Option{query.WithLogger(r.log)})
 		if err != nil {
@@ -256,6 +277,7 @@ func (r *run) discover(ctx context.Context) (*discovery.Result, error) {
 		EndpointURL:       o.EndpointURL,
 		ConnectionPrefix:  config.AccountConnectionPrefix,
 		Logger:            r.log,
+		Select:            r.selectAccount(),
 	})
 	if err != nil {
 		return nil, err
@@ -271,6 +293,7 @@ func (r *run) discover(ctx context.Context) (*discovery.Result, error) {
 	for _, s := range res.Skipped {
 		acc.Skipped[s.ID] = s.Reason
 	}
+	acc.OtherShards = len(res.Unselected)
 	r.m.Accounts = acc
 	r.log.Info("organization discovered", "ready", len(acc.Ready), "failed", len(acc.Failed), "skipped", len(acc.Skipped))
 	return res, nil
@@ -364,6 +387,14 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 	if r.cfg.Run.QueryCacheMB > 0 {
 		qopts = append(qopts, query.UseCache())
 	}
+	if cols, ok := r.shardEmpty(q); ok {
+		// This shard owns none of the accounts the query fans out over: its part of the
+		// result is empty, and delivered as such so that what it replaces goes.
+		d := r.openSinks(ctx, q.Sinks, sink.ResultInfo{Query: q.Name, RunID: r.m.RunID, CollectedAt: start.UTC(), Columns: cols, Shard: r.o.Shard}, log)
+		d.commit(ctx)
+		res.Sinks, res.Status = d.results, StatusOK
+		return res
+	}
 	rows, err := r.eng.Query(qctx, q.Text, qopts...)
 	if err != nil {
 		return fail(queryErr(qctx, err))
@@ -371,7 +402,7 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 	defer rows.Close()
 
 	cols := sinkColumns(rows.Columns())
-	info := sink.ResultInfo{Query: q.Name, RunID: r.m.RunID, CollectedAt: start.UTC(), Columns: cols, Connection: scanConnections(rows.Stats())}
+	info := sink.ResultInfo{Query: q.Name, RunID: r.m.RunID, CollectedAt: start.UTC(), Columns: cols, Connection: scanConnections(rows.Stats()), Shard: r.o.Shard}
 	d := r.openSinks(ctx, q.Sinks, info, log)
 	batch := make([]sink.Row, 0, batchRows)
 	var convErr error
@@ -535,7 +566,7 @@ func (r *run) logQuery(log *slog.Logger, res QueryResult) {
 }
 
 func (r *run) deliverManifest(ctx context.Context) []SinkResult {
-	info := sink.ResultInfo{Query: ManifestQuery, RunID: r.m.RunID, CollectedAt: r.m.StartedAt, Columns: manifestColumns}
+	info := sink.ResultInfo{Query: ManifestQuery, RunID: r.m.RunID, CollectedAt: r.m.StartedAt, Columns: manifestColumns, Shard: r.o.Shard}
 	d := r.openSinks(ctx, r.cfg.Run.ManifestSinks, info, r.log.With("query", ManifestQuery))
 	d.write(ctx, r.m.rows())
 	d.commit(ctx)

@@ -59,6 +59,7 @@ func Check(ctx context.Context, cfg *config.Config, loadErr error, plugins map[s
 type prepared struct {
 	sinks map[string]sink.Sink
 	eng   *query.Engine
+	plans map[string]*query.Plan // by query name, the queries that planned
 }
 
 func (p *prepared) close() {
@@ -74,7 +75,7 @@ func (p *prepared) close() {
 // keeps the engine open for the run.
 func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.PluginFunc, opts []query.Option, env sink.Env, keepEngine bool) (*prepared, error) {
 	var errs config.Errors
-	p := &prepared{sinks: map[string]sink.Sink{}}
+	p := &prepared{sinks: map[string]sink.Sink{}, plans: map[string]*query.Plan{}}
 	if !cfg.EnvOK() {
 		// Values with unset variables are not what the file means; Parse said which.
 		return p, nil
@@ -127,9 +128,12 @@ func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.P
 		if !q.HasSQL() {
 			continue
 		}
-		if _, err := eng.Plan(ctx, q.Text); err != nil {
+		plan, err := eng.Plan(ctx, q.Text)
+		if err != nil {
 			errs = append(errs, sqlError(q, err))
+			continue
 		}
+		p.plans[q.Name] = plan
 	}
 	if keepEngine && cfg.Organization == nil {
 		p.eng = eng

@@ -52,6 +52,9 @@ type ResultInfo struct {
 	CollectedAt time.Time // when the query ran
 	Columns     []Column
 	Connection  string // source connection or aggregator name
+	// Shard is the part of a sharded run the result covers; zero when the run is not
+	// sharded. A sharded result holds only the shard's accounts.
+	Shard Shard
 }
 
 // Row is one result row, one value per column. Values are nil, string, int64, float64,

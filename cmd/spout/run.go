@@ -26,6 +26,7 @@ type runCmd struct {
 	configFlag
 	Query    []string `sep:"none" placeholder:"NAME" help:"Run only the query called NAME (repeatable; also runs a query with enabled: false)."`
 	Schedule string   `placeholder:"GROUP" help:"Run only the queries of schedule GROUP."`
+	Shard    string   `env:"SPOUT_SHARD" placeholder:"I/N" help:"Run shard I of N (counted from 1): only the accounts and connections that hash to it, and its share of the queries."`
 	// ECS stops a task with SIGTERM and kills it stopTimeout later; the CDK stack sets
 	// SPOUT_STOP_GRACE a little under that, so the manifest is logged before the kill.
 	StopGrace        time.Duration `env:"SPOUT_STOP_GRACE" default:"10s" help:"After SIGTERM or SIGINT, how long aborting the open results and logging the manifest may take."`
@@ -59,14 +60,20 @@ func (c *runCmd) Run(e *env) error {
 	default:
 		return usageError{fmt.Sprintf("run: --metrics (or SPOUT_METRICS) is %q; use emf, or none (the default)", c.Metrics)}
 	}
+	name := c.Config
+	if name == "" {
+		name = "$" + config.EnvYAML
+	}
+	shard, err := runner.ParseShard(c.Shard)
+	if err != nil {
+		runner.ReportInvalid(ctx, name, fmt.Errorf("--shard (or SPOUT_SHARD): %w", err), opts)
+		return exitError(runner.ExitInvalid)
+	}
+	opts.Shard = shard
 	cfg, err := config.Load(c.Config, os.LookupEnv)
 	if err != nil {
 		// Report every problem at once, as validate does; nothing is called or written.
 		err = runner.Check(ctx, cfg, err, plugins(), logger)
-		name := c.Config
-		if name == "" {
-			name = "$" + config.EnvYAML
-		}
 		runner.ReportInvalid(ctx, name, err, opts)
 		return exitError(runner.ExitInvalid)
 	}

@@ -182,8 +182,18 @@ func TestRunRefusesBadConfigurationAndUsage(t *testing.T) {
 		{"unknown group", []string{"run", "-c", filepath.Join(dir, "good.yaml"), "--schedule", "weekly"}, `no schedule group is called "weekly"`},
 		{"stray argument", []string{"run", "spout.yaml"}, "unexpected argument spout.yaml"},
 		{"unknown flag", []string{"run", "--sql", "x"}, "unknown flag --sql"},
+		{"shard past the count", []string{"run", "-c", filepath.Join(dir, "good.yaml"), "--shard", "3/2"},
+			"--shard (or SPOUT_SHARD): shard 3/2: the shard index must be between 1 and the count, 2 (shards are counted from 1)"},
+		{"no shards", []string{"run", "-c", filepath.Join(dir, "good.yaml"), "--shard", "0/0"},
+			"--shard (or SPOUT_SHARD): shard 0/0: the shard count must be between 1 and 1000"},
+		{"shard from the environment", []string{"run", "-c", filepath.Join(dir, "good.yaml"), "SPOUT_SHARD=two/4"},
+			`--shard (or SPOUT_SHARD): shard "two/4": want I/N, e.g. 2/4 for the second of four shards`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if env, ok := strings.CutPrefix(tc.args[len(tc.args)-1], "SPOUT_SHARD="); ok {
+				tc.args = tc.args[:len(tc.args)-1]
+				t.Setenv("SPOUT_SHARD", env)
+			}
 			if err := os.WriteFile(filepath.Join(dir, "good.yaml"), []byte(spoutConfig(srv, dir)), 0o644); err != nil {
 				t.Fatal(err)
 			}

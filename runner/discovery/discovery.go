@@ -63,6 +63,10 @@ type Options struct {
 	ConnectionPrefix string
 	// Preflight bounds the AssumeRole checks running at once; default 8.
 	Preflight int
+	// Select, when set, keeps only the accounts (by id) it returns true for: the others
+	// are left to another process (a shard of a sharded run), so their roles are not
+	// assumed and no connection is made for them. They are listed in Result.Unselected.
+	Select func(accountID string) bool
 	// Logger receives discovery's records (an account whose role cannot be assumed);
 	// nil discards them.
 	Logger *slog.Logger
@@ -93,6 +97,8 @@ type Result struct {
 	Management string    // the organization's management account
 	Accounts   []Account // ready and failed, sorted by id
 	Skipped    []Skipped // sorted by id
+	// Unselected are the ids of the accounts Options.Select left out, sorted.
+	Unselected []string
 
 	configFile string
 	restore    func()
@@ -234,6 +240,10 @@ func Discover(ctx context.Context, o Options) (*Result, error) {
 			o.Logger.Info("account skipped", "account_id", id, "account_name", name, "reason", reason)
 			continue
 		}
+		if o.Select != nil && !o.Select(id) {
+			res.Unselected = append(res.Unselected, id)
+			continue
+		}
 		todo = append(todo, &Account{
 			ID:         id,
 			Name:       name,
@@ -259,6 +269,7 @@ func Discover(ctx context.Context, o Options) (*Result, error) {
 	}
 	slices.SortFunc(res.Accounts, func(a, b Account) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(res.Skipped, func(a, b Skipped) int { return strings.Compare(a.ID, b.ID) })
+	slices.Sort(res.Unselected)
 
 	if res.configFile, err = writeConfigFile(o, res.Ready()); err != nil {
 		return nil, err

@@ -11,6 +11,12 @@
 //   - replace: the table holds exactly the latest result. Old rows are deleted and new
 //     ones copied in the same transaction, so readers see the old snapshot until the
 //     commit and the new one after it, and are never blocked (unlike TRUNCATE).
+//
+// A sharded run's results (sink.ResultInfo.Shard) carry their shard in _spout_shard.
+// In replace mode a shard deletes only its own rows (and rows no shard of its layout
+// owns: an unsharded run's, or those of a run with another shard count), so once
+// every shard has run the table holds what one unsharded run would have delivered.
+// Shards writing one table take turns on its lock.
 //   - upsert: rows are merged on the key columns, via a temporary staging table and
 //     INSERT ... ON CONFLICT. A unique index on the key is created if none exists.
 //
@@ -46,6 +52,9 @@ const (
 const (
 	RunIDColumn       = "_spout_run_id"
 	CollectedAtColumn = "_spout_collected_at"
+	// ShardColumn holds the shard ("2/4") of a sharded run's rows; it is added to a
+	// table when the first sharded result reaches it.
+	ShardColumn = "_spout_shard"
 )
 
 // Config is a postgres sink's options in spout.yaml.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +43,7 @@ func (s *Sink) checkColumns(info sink.ResultInfo) error {
 	if len(info.Columns) == 0 {
 		return errors.New("result has no columns")
 	}
-	seen := map[string]bool{RunIDColumn: true, CollectedAtColumn: true}
+	seen := map[string]bool{RunIDColumn: true, CollectedAtColumn: true, ShardColumn: true}
 	for _, c := range info.Columns {
 		if seen[c.Name] {
 			return fmt.Errorf("column %q appears twice or clashes with a column the sink adds", c.Name)
@@ -53,7 +54,7 @@ func (s *Sink) checkColumns(info sink.ResultInfo) error {
 		}
 	}
 	for _, k := range s.cfg.Key {
-		if !seen[k] || k == RunIDColumn || k == CollectedAtColumn {
+		if !seen[k] || k == RunIDColumn || k == CollectedAtColumn || k == ShardColumn {
 			return fmt.Errorf("key column %q is not in the result of query %q", k, info.Query)
 		}
 	}
@@ -99,8 +100,8 @@ func (w *writer) begin(ctx context.Context) error {
 	target := w.table
 	switch w.s.cfg.Mode {
 	case Replace:
-		if _, err := tx.Exec(ctx, "delete from "+w.table.Sanitize()); err != nil {
-			return w.fail(err, "delete previous result")
+		if err := w.deletePrevious(ctx); err != nil {
+			return err
 		}
 	case Upsert:
 		if err := w.ensureKeyIndex(ctx); err != nil {
@@ -150,6 +151,9 @@ func (w *writer) ensureTable(ctx context.Context) ([]string, error) {
 
 	if len(existing) == 0 {
 		defs := []string{RunIDColumn + " text not null", CollectedAtColumn + " timestamptz not null"}
+		if w.info.Shard.Sharded() {
+			defs = append(defs, ShardColumn+" text")
+		}
 		for _, c := range w.info.Columns {
 			t, _ := pgType(c.Type)
 			defs = append(defs, pgx.Identifier{c.Name}.Sanitize()+" "+t)
@@ -159,7 +163,11 @@ func (w *writer) ensureTable(ctx context.Context) ([]string, error) {
 		}
 	} else {
 		var adds []string
-		for _, c := range append([]sink.Column{{Name: RunIDColumn, Type: sink.TypeText}, {Name: CollectedAtColumn, Type: sink.TypeTimestamptz}}, w.info.Columns...) {
+		added := []sink.Column{{Name: RunIDColumn, Type: sink.TypeText}, {Name: CollectedAtColumn, Type: sink.TypeTimestamptz}}
+		if w.info.Shard.Sharded() {
+			added = append(added, sink.Column{Name: ShardColumn, Type: sink.TypeText})
+		}
+		for _, c := range append(added, w.info.Columns...) {
 			if _, ok := existing[c.Name]; !ok {
 				t, _ := pgType(c.Type)
 				adds = append(adds, "add column "+pgx.Identifier{c.Name}.Sanitize()+" "+t)
@@ -211,8 +219,33 @@ func (w *writer) ensureKeyIndex(ctx context.Context) error {
 	return nil
 }
 
+// deletePrevious removes the rows the result replaces: all of them, or with a sharded
+// result the rows of its own shard and those no shard of the current layout owns (an
+// unsharded run's, or a run with another shard count's). Other shards' rows stay, so
+// the table ends up holding exactly what one unsharded run would have delivered.
+func (w *writer) deletePrevious(ctx context.Context) error {
+	sql, args := "delete from "+w.table.Sanitize(), []any{}
+	if sh := w.info.Shard; sh.Sharded() {
+		sql += " where " + ShardColumn + " is null or " + ShardColumn + " = $1 or split_part(" + ShardColumn + ", '/', 2) <> $2"
+		args = []any{sh.String(), strconv.Itoa(sh.Count)}
+	}
+	if _, err := w.tx.Exec(ctx, sql, args...); err != nil {
+		return w.fail(err, "delete previous result")
+	}
+	return nil
+}
+
+// fixedColumns are the columns the sink adds to every row, and their values.
+func (w *writer) fixedColumns() ([]string, []any) {
+	cols, vals := []string{RunIDColumn, CollectedAtColumn}, []any{w.info.RunID, w.info.CollectedAt}
+	if w.info.Shard.Sharded() {
+		cols, vals = append(cols, ShardColumn), append(vals, w.info.Shard.String())
+	}
+	return cols, vals
+}
+
 func (w *writer) startCopy(target pgx.Identifier, types []string) {
-	cols := []string{RunIDColumn, CollectedAtColumn}
+	cols, fixed := w.fixedColumns()
 	conv := make([]func(any) any, len(w.info.Columns))
 	for i, c := range w.info.Columns {
 		cols = append(cols, c.Name)
@@ -224,8 +257,8 @@ func (w *writer) startCopy(target pgx.Identifier, types []string) {
 	// The COPY lives as long as the writer, not as long as the Open call.
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	src := &source{ctx: ctx, in: w.in, ack: w.ack, conv: conv, vals: make([]any, len(cols)), i: -1}
-	src.vals[0], src.vals[1] = w.info.RunID, w.info.CollectedAt
+	src := &source{ctx: ctx, in: w.in, ack: w.ack, conv: conv, vals: make([]any, len(cols)), fixed: len(fixed), i: -1}
+	copy(src.vals, fixed)
 	go func() {
 		defer close(w.done)
 		_, w.copyErr = w.tx.Conn().CopyFrom(ctx, target, cols, src)
@@ -295,7 +328,7 @@ func (w *writer) Commit(ctx context.Context) error {
 // the row copied last wins: DISTINCT ON keeps the first row of each key in the ORDER
 // BY, and a fresh staging table's ctid follows insertion order.
 func (w *writer) merge(ctx context.Context) error {
-	cols := []string{RunIDColumn, CollectedAtColumn}
+	cols, _ := w.fixedColumns()
 	var sets []string
 	for _, c := range w.info.Columns {
 		cols = append(cols, c.Name)
@@ -398,7 +431,8 @@ type source struct {
 	batch []sink.Row
 	i     int
 	conv  []func(any) any
-	vals  []any // run id, collected at, then the row; reused for every row
+	vals  []any // the fixed columns (run id, collected at, shard), then the row; reused for every row
+	fixed int   // how many fixed columns vals starts with
 	err   error
 }
 
@@ -431,7 +465,7 @@ func (s *source) Values() ([]any, error) {
 		return nil, fmt.Errorf("row has %d values for %d columns", len(row), len(s.conv))
 	}
 	for i, v := range row {
-		s.vals[i+2] = s.conv[i](v)
+		s.vals[s.fixed+i] = s.conv[i](v)
 	}
 	return s.vals, nil
 }

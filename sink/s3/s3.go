@@ -37,8 +37,9 @@ func init() {
 }
 
 // DefaultKey is the key template used when Config.Key is empty: one object per result,
-// partitioned by query and collection date.
-const DefaultKey = "{{.Query}}/dt={{.Date}}/{{.RunID}}{{.Ext}}"
+// partitioned by query and collection date; a sharded run's objects end in their shard
+// (…/<run id>-shard-2-of-4.jsonl.gz).
+const DefaultKey = "{{.Query}}/dt={{.Date}}/{{.RunID}}{{with .Shard}}-shard-{{.}}{{end}}{{.Ext}}"
 
 // Config is an s3 sink's options in spout.yaml.
 type Config struct {
@@ -47,9 +48,10 @@ type Config struct {
 	Prefix string `yaml:"prefix" doc:"Goes before every key; a \"/\" is added if it lacks one."`
 	// Key is a text/template for the object key after Prefix, over sink.NameData:
 	// .Query, .RunID, .Connection, .Sink, .Date (2006-01-02), .Year, .Month, .Day,
-	// .Hour, .Time (the collection time, UTC) and .Ext (e.g. ".jsonl.gz").
-	// Default DefaultKey.
-	Key string `yaml:"key" doc:"A text/template for the object key after prefix over .Query, .RunID, .Connection, .Sink, .Date, .Year, .Month, .Day, .Hour, .Time and .Ext. Default {{.Query}}/dt={{.Date}}/{{.RunID}}{{.Ext}}."`
+	// .Hour, .Time (the collection time, UTC), .Shard ("2-of-4" in a sharded run, else
+	// "") and .Ext (e.g. ".jsonl.gz"). Default DefaultKey. A sharded run's results are
+	// refused by a key that does not use .Shard: the shards would overwrite each other.
+	Key string `yaml:"key" doc:"A text/template for the object key after prefix over .Query, .RunID, .Connection, .Sink, .Date, .Year, .Month, .Day, .Hour, .Time, .Shard and .Ext. Default {{.Query}}/dt={{.Date}}/{{.RunID}}{{with .Shard}}-shard-{{.}}{{end}}{{.Ext}}; with --shard the key must use .Shard."`
 	// Format is jsonl (default), ndjson, json, csv or parquet.
 	Format string `yaml:"format" doc:"jsonl (default), ndjson, json, csv or parquet."`
 	// Gzip compresses the object (not with parquet, which compresses its pages).
@@ -74,6 +76,7 @@ type Sink struct {
 	cfg      Config
 	out      format.Output // cfg.Format and cfg.Gzip, checked
 	key      *template.Template
+	keyShard bool // the key varies with .Shard
 	client   *s3.Client
 	uploader *manager.Uploader
 }
@@ -120,9 +123,15 @@ func New(name string, cfg Config) (*Sink, error) {
 		return fail("part_size", fmt.Errorf("%d bytes is below S3's minimum of 5MiB", cfg.PartSize))
 	}
 	s := &Sink{name: name, cfg: cfg, out: out, key: tmpl}
-	if _, err := s.objectKey(sink.ResultInfo{Query: "q", RunID: "r", Connection: "c", CollectedAt: time.Now()}); err != nil {
+	sample := sink.ResultInfo{Query: "q", RunID: "r", Connection: "c", CollectedAt: time.Now()}
+	if _, err := s.objectKey(sample); err != nil {
 		return fail("key", err)
 	}
+	sample.Shard = sink.Shard{Index: 1, Count: 2}
+	k1, err1 := s.renderKey(sample)
+	sample.Shard.Index = 2
+	k2, err2 := s.renderKey(sample)
+	s.keyShard = err1 == nil && err2 == nil && k1 != k2
 	client, err := newClient(cfg.Region, cfg.Endpoint, cfg.PathStyle)
 	if err != nil {
 		field := "region"
@@ -187,6 +196,13 @@ func (s *Sink) errorf(format string, args ...any) error {
 
 // objectKey renders the key for a result.
 func (s *Sink) objectKey(info sink.ResultInfo) (string, error) {
+	if info.Shard.Sharded() && !s.keyShard {
+		return "", fmt.Errorf("key template %q does not use {{.Shard}}: the shards of a sharded run would write the same objects (add e.g. -{{.Shard}} before {{.Ext}})", s.cfg.Key)
+	}
+	return s.renderKey(info)
+}
+
+func (s *Sink) renderKey(info sink.ResultInfo) (string, error) {
 	var b bytes.Buffer
 	if err := s.key.Execute(&b, sink.NewNameData(info, s.name, s.out.Ext())); err != nil {
 		return "", fmt.Errorf("key template: %w", err)

@@ -450,3 +450,54 @@ dead_letter: s3://dlq/dead/?endpoint=%s&path_style=true
 		t.Errorf("dead letter:\n%s", body)
 	}
 }
+
+func TestShardedResultsCarryTheShard(t *testing.T) {
+	f := newFakeS3(t, "lake")
+	s, err := New("lake", f.config(Config{Prefix: "spout"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 1; i <= 2; i++ {
+		in := info
+		in.Shard = sink.Shard{Index: i, Count: 2}
+		w, err := s.Open(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(ctx, rows[i-1:i]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"spout/buckets/dt=2026-11-22/run-1-shard-1-of-2.jsonl", "spout/buckets/dt=2026-11-22/run-1-shard-2-of-2.jsonl"}
+	if got := f.keys(t, "lake"); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("keys %q, want %q", got, want)
+	}
+	for i, key := range want {
+		if body := string(f.get(t, "lake", key)); strings.Count(body, "\n") != 1 || !strings.Contains(body, rows[i][0].(string)[:1]) {
+			t.Errorf("%s holds %q, want only shard %d's row", key, body, i+1)
+		}
+	}
+	for _, r := range f.saw(func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Query().Has("uploads") }) {
+		if r.Header.Get("X-Amz-Meta-Spout-Shard") == "" {
+			t.Errorf("upload of %s lacks the spout-shard metadata", r.URL.Path)
+		}
+	}
+
+	// A key that does not name the shard would have the shards overwrite each other.
+	fixed, err := New("fixed", f.config(Config{Key: "{{.Query}}/latest{{.Ext}}"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := info
+	in.Shard = sink.Shard{Index: 1, Count: 2}
+	if _, err := fixed.Open(ctx, in); err == nil || !sink.IsPermanent(err) || !strings.Contains(err.Error(), "does not use {{.Shard}}") {
+		t.Errorf("sharded result to a key without .Shard: %v", err)
+	}
+	if err := deliver(t, fixed, rows); err != nil {
+		t.Errorf("an unsharded result to the same key: %v", err)
+	}
+}

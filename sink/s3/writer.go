@@ -35,6 +35,9 @@ func (s *Sink) Open(ctx context.Context, info sink.ResultInfo) (sink.Writer, err
 		ContentType: aws.String(s.out.ContentType()),
 		Metadata:    map[string]string{"spout-query": info.Query, "spout-run-id": info.RunID},
 	}
+	if info.Shard.Sharded() {
+		in.Metadata["spout-shard"] = info.Shard.String()
+	}
 	if s.cfg.SSE != "" {
 		in.ServerSideEncryption = types.ServerSideEncryption(s.cfg.SSE)
 	}

@@ -8,7 +8,8 @@
 //   - Idempotency-Key: <run id>:<query>:<sequence>, the same on every retry of a batch;
 //   - X-Spout-Sequence (0, 1, ...) and X-Spout-Final (true on the last batch only; the
 //     result is complete when the final batch arrives, and a result that is aborted
-//     never sends one), X-Spout-Query, X-Spout-Run-Id, X-Spout-Connection;
+//     never sends one), X-Spout-Query, X-Spout-Run-Id, X-Spout-Connection, and in a
+//     sharded run X-Spout-Shard ("2/4", also the body's "shard");
 //   - with secret_env set, X-Spout-Signature: sha256=<hex HMAC-SHA256 of the body>;
 //   - the configured headers.
 //
@@ -321,6 +322,9 @@ func (s *Sink) send(ctx context.Context, info sink.ResultInfo, seq int, rows []s
 	req.Header.Set("X-Spout-Query", info.Query)
 	req.Header.Set("X-Spout-Run-Id", info.RunID)
 	req.Header.Set("X-Spout-Connection", info.Connection)
+	if info.Shard.Sharded() {
+		req.Header.Set("X-Spout-Shard", info.Shard.String())
+	}
 	req.Header.Set("X-Spout-Sequence", strconv.Itoa(seq))
 	req.Header.Set("X-Spout-Final", strconv.FormatBool(final))
 	if s.secret != nil {
@@ -416,6 +420,10 @@ func (s *Sink) body(info sink.ResultInfo, seq int, rows []sink.Row, final bool) 
 		b = sink.AppendJSONString(b, info.RunID)
 		b = append(b, `,"connection":`...)
 		b = sink.AppendJSONString(b, info.Connection)
+		if info.Shard.Sharded() {
+			b = append(b, `,"shard":`...)
+			b = sink.AppendJSONString(b, info.Shard.String())
+		}
 		b = append(b, `,"collected_at":`...)
 		b = sink.AppendJSONValue(b, info.CollectedAt)
 		b = append(b, `,"sequence":`...)

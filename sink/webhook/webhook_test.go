@@ -419,3 +419,32 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("unreachable host: %v", err)
 	}
 }
+
+func TestShardedResultNamesItsShard(t *testing.T) {
+	rc := newReceiver(t, nil)
+	s := wrap(t, Config{URL: rc.srv.URL}, sink.Options{})
+	in := info
+	in.RunID, in.Shard = "run-2", sink.Shard{Index: 2, Count: 4}
+	ctx := context.Background()
+	w, err := s.Open(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, numbered(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(rc.requests) != 1 || rc.requests[0].header.Get("X-Spout-Shard") != "2/4" ||
+		!strings.Contains(string(rc.requests[0].body), `"connection":"aws","shard":"2/4","collected_at"`) {
+		t.Errorf("requests %v", rc.requests)
+	}
+	// Unsharded results say nothing of shards.
+	if err := deliver(t, s, numbered(1)); err != nil {
+		t.Fatal(err)
+	}
+	if r := rc.requests[len(rc.requests)-1]; r.header.Get("X-Spout-Shard") != "" || strings.Contains(string(r.body), `"shard"`) {
+		t.Errorf("unsharded request %v", r)
+	}
+}
