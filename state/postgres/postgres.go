@@ -31,10 +31,10 @@ var tablePattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,57}$`)
 
 // Store is a state store in PostgreSQL.
 type Store struct {
-	pool       *pgxpool.Pool
-	snapshots  pgx.Identifier
-	rows       pgx.Identifier
-	rowsName   string
+	pool      *pgxpool.Pool
+	snapshots pgx.Identifier
+	rows      pgx.Identifier
+	rowsName  string
 
 	mu      sync.Mutex
 	created bool // the tables are known to exist
