@@ -12,6 +12,7 @@ import (
 	"github.com/spoutdev/spout/query"
 	"github.com/spoutdev/spout/runner/config"
 	"github.com/spoutdev/spout/sink"
+	"github.com/spoutdev/spout/state"
 )
 
 // Validate checks what config.Parse cannot: every sink builds from its options (secrets
@@ -58,12 +59,16 @@ func Check(ctx context.Context, cfg *config.Config, loadErr error, plugins map[s
 // run uses (no organization discovery).
 type prepared struct {
 	sinks map[string]sink.Sink
+	state state.Store // nil without a state section
 	eng   *query.Engine
 }
 
 func (p *prepared) close() {
 	for _, s := range p.sinks {
 		s.Close()
+	}
+	if p.state != nil {
+		p.state.Close()
 	}
 	if p.eng != nil {
 		p.eng.Close()
@@ -86,6 +91,14 @@ func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.P
 			continue
 		}
 		p.sinks[sc.Name] = s
+	}
+	if cfg.State != nil {
+		st, err := newStateStore(cfg.State)
+		if err != nil {
+			errs = append(errs, stateError(cfg, err))
+		} else {
+			p.state = st
+		}
 	}
 
 	engineOK := cfg.ConnectionsOK()
@@ -127,9 +140,12 @@ func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.P
 		if !q.HasSQL() {
 			continue
 		}
-		if _, err := eng.Plan(ctx, q.Text); err != nil {
+		plan, err := eng.Plan(ctx, q.Text)
+		if err != nil {
 			errs = append(errs, sqlError(q, err))
+			continue
 		}
+		errs = append(errs, diffErrors(cfg, q, plan.Columns)...)
 	}
 	if keepEngine && cfg.Organization == nil {
 		p.eng = eng

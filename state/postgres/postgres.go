@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/spoutdev/spout/sink"
 	sinkpg "github.com/spoutdev/spout/sink/postgres"
 	"github.com/spoutdev/spout/state"
 )
@@ -48,7 +49,7 @@ func New(dsnEnv, table string) (*Store, error) {
 		table = DefaultTable
 	}
 	if !tablePattern.MatchString(table) {
-		return nil, fmt.Errorf("table %q: want a lower-case table name of at most 58 characters", table)
+		return nil, &sink.FieldError{Field: "table", Err: fmt.Errorf("%q: want a lower-case table name of at most 58 characters", table)}
 	}
 	pool, err := sinkpg.NewPool(dsnEnv, "spout/state")
 	if err != nil {
