@@ -79,8 +79,9 @@ func changes(rows []map[string]any) []string {
 
 // fakeS3 is gofakes3 in-process, with a switch that makes every request fail.
 type fakeS3 struct {
-	url  string
-	down atomic.Bool
+	url     string
+	down    atomic.Bool // every request fails
+	noWrite atomic.Bool // PUT and POST (uploads) fail
 }
 
 func newFakeS3(t *testing.T, bucket string) *fakeS3 {
@@ -99,7 +100,7 @@ func newFakeS3(t *testing.T, bucket string) *fakeS3 {
 	f := &fakeS3{}
 	faker := gofakes3.New(backend).Server()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f.down.Load() {
+		if f.down.Load() || (f.noWrite.Load() && (r.Method == http.MethodPut || r.Method == http.MethodPost)) {
 			io.Copy(io.Discard, r.Body)
 			http.Error(w, "<Error><Code>ServiceUnavailable</Code><Message>injected</Message></Error>", http.StatusServiceUnavailable)
 			return
@@ -558,4 +559,69 @@ queries:
 func configParse(t *testing.T, dir, text string) (*config.Config, error) {
 	t.Helper()
 	return config.Parse("spout.yaml", dir, []byte(text), func(string) (string, bool) { return "", false })
+}
+
+// A state that cannot be saved after the sinks committed: the changes were delivered, the
+// run exits 1, and the next run sends them again.
+func TestFailedStateSaveSendsTheChangesAgain(t *testing.T) {
+	dir := t.TempDir()
+	st, s3 := s3State(t)
+	h := newChangeHook(t)
+	run := func(r diffRun) *runner.Manifest { r.diff = "{key: [id]}"; return runDiff(t, dir, st, h, r) }
+	run(diffRun{rows: 2, acct: "a"})
+	h.take()
+
+	s3.noWrite.Store(true)
+	m := run(diffRun{rows: 3, acct: "a"})
+	d := m.Queries[0].Diff
+	if m.ExitCode != runner.ExitFailed || d == nil || d.StateAdvanced || d.FullSnapshot || !strings.Contains(d.StateError, "saving the state") {
+		t.Errorf("exit %d, diff %+v", m.ExitCode, d)
+	}
+	if rows, _ := h.take(); !slices.Equal(changes(rows), []string{"added:3"}) {
+		t.Errorf("sent %v", changes(rows))
+	}
+	s3.noWrite.Store(false)
+	m = run(diffRun{rows: 3, acct: "a"})
+	wantDiff(t, m, runner.DiffResult{Added: 1, Unchanged: 2, StateAdvanced: true})
+	if rows, _ := h.take(); !slices.Equal(changes(rows), []string{"added:3"}) {
+		t.Errorf("the next run sent %v, want row 3 again", changes(rows))
+	}
+}
+
+// A key that repeats in one result makes the query fail before anything is committed.
+func TestDuplicateDiffKeyFailsTheQuery(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := pgState(t)
+	h := newChangeHook(t)
+	text := strings.Replace(diffYAML(dir, st, h.srv.URL, diffRun{rows: 3, acct: "a", diff: "{key: [acct]}"}, ""), "select id,", "select", 1)
+	m, _ := runLog(t, parse(t, dir, text, nil), runner.Options{})
+	q := m.Queries[0]
+	if m.ExitCode != runner.ExitFailed || q.Status != runner.StatusFailed || !strings.Contains(q.Error, `diff key (acct) is not unique in the result: ["fixed"] appears twice`) {
+		t.Errorf("exit %d, query %+v", m.ExitCode, q)
+	}
+	if q.Diff == nil || q.Diff.StateAdvanced {
+		t.Errorf("diff = %+v", q.Diff)
+	}
+	for _, s := range q.Sinks {
+		if s.Status != runner.NotDelivered {
+			t.Errorf("sink %+v, want not delivered", s)
+		}
+	}
+}
+
+// Runs with different scopes (shards) keep separate snapshots.
+func TestStateScopeSeparatesSnapshots(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := pgState(t)
+	h := newChangeHook(t)
+	cfg := func(rows int) *config.Config {
+		return parse(t, dir, diffYAML(dir, st, h.srv.URL, diffRun{rows: rows, acct: "a", diff: "true"}, ""), nil)
+	}
+	m1, _ := runLog(t, cfg(2), runner.Options{StateScope: "1-of-2"})
+	m2, _ := runLog(t, cfg(3), runner.Options{StateScope: "2-of-2"})
+	if !m1.Queries[0].Diff.FirstRun || !m2.Queries[0].Diff.FirstRun {
+		t.Errorf("each scope starts on its own: %+v %+v", m1.Queries[0].Diff, m2.Queries[0].Diff)
+	}
+	m1, _ = runLog(t, cfg(2), runner.Options{StateScope: "1-of-2"})
+	wantDiff(t, m1, runner.DiffResult{Unchanged: 2, StateAdvanced: true})
 }

@@ -376,6 +376,11 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 	if err == nil {
 		err = convErr
 	}
+	if err == nil && len(batch) > 0 {
+		// Written now, so that a differ can refuse the last batch too (a repeated key).
+		d.write(ctx, batch)
+		batch = nil
+	}
 	if err == nil {
 		err = d.failure()
 	}
@@ -396,9 +401,6 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 		cancel()
 		res.Sinks = d.outcome()
 		return fail(queryErr(qctx, err))
-	}
-	if len(batch) > 0 {
-		d.write(ctx, batch)
 	}
 	res.Status = StatusOK
 	for _, c := range res.Connections {
