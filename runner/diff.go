@@ -104,7 +104,7 @@ func (r *run) startDiff(ctx context.Context, q *config.Query, info sink.ResultIn
 		d.full = true
 		d.res.FullSnapshot = true
 		d.res.StateError = "loading the state: " + err.Error()
-		log.Error("state store unreachable: delivering the full result", "state", r.prepared.state.Type(), "error", err.Error())
+		log.Error("state store unreachable: delivering the full result", "error", err.Error())
 		d.snapSinks, d.changeSinks = slices.Clone(q.Sinks), nil
 	}
 	d.snaps = r.openSinks(ctx, d.snapSinks, d.info, log)
@@ -112,6 +112,10 @@ func (r *run) startDiff(ctx context.Context, q *config.Query, info sink.ResultIn
 }
 
 func (d *differ) load(ctx context.Context) error {
+	if d.r.prepared.state == nil {
+		// Validation refuses a diff without a state section; this only keeps a bug from panicking.
+		return errors.New("no state store is configured")
+	}
 	var err error
 	if d.cur, err = newRecordSpool(); err != nil {
 		return err

@@ -523,6 +523,9 @@ func (r *run) logQuery(log *slog.Logger, res QueryResult) {
 		sinks[s.Name] = s.Status
 	}
 	attrs = append(attrs, "sinks", sinks)
+	if res.Diff != nil {
+		attrs = append(attrs, "diff", res.Diff)
+	}
 	switch res.Status {
 	case StatusOK:
 		log.Info("query finished", attrs...)
