@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/johannesboyne/gofakes3"
@@ -624,4 +625,71 @@ func TestStateScopeSeparatesSnapshots(t *testing.T) {
 	}
 	m1, _ = runLog(t, cfg(2), runner.Options{StateScope: "1-of-2"})
 	wantDiff(t, m1, runner.DiffResult{Unchanged: 2, StateAdvanced: true})
+}
+
+// A removed row is rebuilt from the saved state with its column types: a Postgres sink
+// stores it as it stored the row when it was added.
+func TestRemovedRowsKeepTheirTypes(t *testing.T) {
+	dir := t.TempDir()
+	st, dsn := pgState(t)
+	t.Setenv("SINK_DSN", dsn)
+	run := func(rows int) *runner.Manifest {
+		t.Helper()
+		m, _ := runLog(t, parse(t, dir, fmt.Sprintf(`
+connections:
+  test: {plugin: test, config: "rows = %d"}
+sinks:
+  table: {type: postgres, dsn_env: SINK_DSN}
+state:
+%s
+queries:
+  - name: typed
+    sinks: [table]
+    diff: {key: [id]}
+    sql: select id, name, score, active, created_at, tags, ip from test_types
+`, rows, st), nil), runner.Options{})
+		if m.ExitCode != 0 {
+			t.Fatalf("exit %d: %+v", m.ExitCode, m.Queries)
+		}
+		return m
+	}
+	run(4)
+	run(3)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	q := `select _spout_change, id, name, score, active, created_at, tags, ip from typed where id = 4 order by _spout_run_id`
+	rows, err := conn.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		Change    string
+		ID        int64
+		Name      string
+		Score     float64
+		Active    bool
+		CreatedAt time.Time
+		Tags      map[string]any
+		IP        string
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Change != "added" || got[1].Change != "removed" {
+		t.Fatalf("row 4 = %+v, want added then removed", got)
+	}
+	added, removed := got[0], got[1]
+	removed.Change = added.Change
+	if !added.CreatedAt.Equal(removed.CreatedAt) {
+		t.Errorf("created_at %v, then %v", added.CreatedAt, removed.CreatedAt)
+	}
+	removed.CreatedAt = added.CreatedAt
+	if fmt.Sprint(added) != fmt.Sprint(removed) || added.Score != 6 || !added.Active || added.Tags["environment"] != "prod" {
+		t.Errorf("added %+v\nremoved %+v", added, removed)
+	}
 }
