@@ -661,7 +661,7 @@ queries:
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	q := `select _spout_change, id, name, score, active, created_at, tags, ip from typed where id = 4 order by _spout_run_id`
+	q := `select _spout_change, id, name, score, active, created_at, tags, ip from typed where id = 4 order by _spout_collected_at`
 	rows, err := conn.Query(ctx, q)
 	if err != nil {
 		t.Fatal(err)
