@@ -32,6 +32,10 @@ func (r *run) openSinks(ctx context.Context, names []string, info sink.ResultInf
 	return d
 }
 
+func (d *delivery) outcome() []SinkResult { return d.results }
+
+func (d *delivery) failure() error { return nil }
+
 // live lists the indexes of the sinks still being written.
 func (d *delivery) live() []int {
 	var out []int

@@ -80,7 +80,9 @@ type QueryResult struct {
 	// the engine (before filtering and joins) or why it failed.
 	Connections map[string]ConnectionResult `json:"connections,omitempty"`
 	Sinks       []SinkResult                `json:"sinks"`
-	startedAt   time.Time
+	// Diff is what a diffed query found and whether its state advanced.
+	Diff      *DiffResult `json:"diff,omitempty"`
+	startedAt time.Time
 }
 
 // ConnectionResult is what one connection gave one query.
@@ -122,6 +124,10 @@ func (m *Manifest) ok() bool {
 	}
 	for _, q := range m.Queries {
 		if q.Status != StatusOK {
+			return false
+		}
+		if q.Diff != nil && q.Diff.StateError != "" {
+			// Delivered, but as a full snapshot, or the next run sends it again.
 			return false
 		}
 		for _, s := range q.Sinks {
@@ -178,6 +184,7 @@ var manifestColumns = []sink.Column{
 	{Name: "error", Type: sink.TypeText},
 	{Name: "connections", Type: sink.TypeJSONB},
 	{Name: "sinks", Type: sink.TypeJSONB},
+	{Name: "diff", Type: sink.TypeJSONB},
 }
 
 func (m *Manifest) rows() []sink.Row {
@@ -189,8 +196,13 @@ func (m *Manifest) rows() []sink.Row {
 		if q.Error != "" {
 			errText = q.Error
 		}
+		var diff any
+		if q.Diff != nil {
+			b, _ := json.Marshal(q.Diff)
+			diff = json.RawMessage(b)
+		}
 		rows = append(rows, sink.Row{m.RunID, q.Name, q.Status, q.Rows, q.DurationMS, q.startedAt,
-			errText, json.RawMessage(conns), json.RawMessage(sinks)})
+			errText, json.RawMessage(conns), json.RawMessage(sinks), diff})
 	}
 	return rows
 }

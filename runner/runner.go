@@ -57,6 +57,11 @@ type Options struct {
 	// Queries and Schedule select the queries to run (see config.Config.Select).
 	Queries  []string
 	Schedule string
+	// StateScope is added to the state key of every diffed query (see state.Key), so
+	// that runs over different parts of the accounts (shards) keep separate snapshots.
+	// Empty: "shard-<i>-of-<n>" in a sharded run (so a new shard count starts new
+	// snapshots, each run as its first), nothing otherwise.
+	StateScope string
 	// StopGrace bounds the clean-up once the run's context ends (SIGTERM): aborting the
 	// open results and logging the manifest. Default DefaultStopGrace; ECS kills the task
 	// when its stopTimeout (30s by default) has passed since SIGTERM.
@@ -105,6 +110,11 @@ func Run(ctx context.Context, cfg *config.Config, o Options) *Manifest {
 	}
 	if r.o.StopGrace <= 0 {
 		r.o.StopGrace = DefaultStopGrace
+	}
+	if r.o.StateScope == "" && r.o.Shard.Sharded() {
+		// Each shard sees only its accounts' rows: a shared snapshot would make every
+		// other shard's rows look removed.
+		r.o.StateScope = "shard-" + r.o.Shard.Name()
 	}
 	r.log = r.log.With("run_id", r.m.RunID)
 	r.execute(ctx)
@@ -403,7 +413,14 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 
 	cols := sinkColumns(rows.Columns())
 	info := sink.ResultInfo{Query: q.Name, RunID: r.m.RunID, CollectedAt: start.UTC(), Columns: cols, Connection: scanConnections(rows.Stats()), Shard: r.o.Shard}
-	d := r.openSinks(ctx, q.Sinks, info, log)
+	var d fanout
+	if q.Diffed() {
+		df := r.startDiff(ctx, q, info, log)
+		defer func() { res.Diff = df.result(); df.close() }()
+		d = df
+	} else {
+		d = r.openSinks(ctx, q.Sinks, info, log)
+	}
 	batch := make([]sink.Row, 0, batchRows)
 	var convErr error
 	for rows.Next() {
@@ -426,6 +443,14 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 	if err == nil {
 		err = convErr
 	}
+	if err == nil && len(batch) > 0 {
+		// Written now, so that a differ can refuse the last batch too (a repeated key).
+		d.write(ctx, batch)
+		batch = nil
+	}
+	if err == nil {
+		err = d.failure()
+	}
 	rows.Close()
 	stats := rows.Stats()
 	if err == nil {
@@ -441,21 +466,31 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 		actx, cancel := r.cleanupContext(ctx)
 		d.abort(actx)
 		cancel()
-		res.Sinks = d.results
+		res.Sinks = d.outcome()
 		return fail(queryErr(qctx, err))
 	}
-	if len(batch) > 0 {
-		d.write(ctx, batch)
-	}
-	d.commit(ctx)
-	res.Sinks = d.results
 	res.Status = StatusOK
 	for _, c := range res.Connections {
 		if c.Error != "" {
 			res.Status = StatusPartial
 		}
 	}
+	if df, ok := d.(*differ); ok {
+		df.partial = res.Status == StatusPartial
+	}
+	d.commit(ctx)
+	res.Sinks = d.outcome()
 	return res
+}
+
+// fanout is how a result reaches its sinks: a delivery, or a differ in front of two.
+type fanout interface {
+	write(ctx context.Context, rows []sink.Row)
+	commit(ctx context.Context)
+	abort(ctx context.Context)
+	// failure is why the result must not be committed, found while writing it.
+	failure() error
+	outcome() []SinkResult
 }
 
 // wholeScanFailed returns an error when some table could not be read at all: its one
@@ -555,6 +590,9 @@ func (r *run) logQuery(log *slog.Logger, res QueryResult) {
 		sinks[s.Name] = s.Status
 	}
 	attrs = append(attrs, "sinks", sinks)
+	if res.Diff != nil {
+		attrs = append(attrs, "diff", res.Diff)
+	}
 	switch res.Status {
 	case StatusOK:
 		log.Info("query finished", attrs...)

@@ -12,6 +12,7 @@ import (
 	"github.com/spoutdev/spout/query"
 	"github.com/spoutdev/spout/runner/config"
 	"github.com/spoutdev/spout/sink"
+	"github.com/spoutdev/spout/state"
 )
 
 // Validate checks what config.Parse cannot: every sink builds from its options (secrets
@@ -58,6 +59,7 @@ func Check(ctx context.Context, cfg *config.Config, loadErr error, plugins map[s
 // run uses (no organization discovery).
 type prepared struct {
 	sinks map[string]sink.Sink
+	state state.Store // nil without a state section
 	eng   *query.Engine
 	plans map[string]*query.Plan // by query name, the queries that planned
 }
@@ -65,6 +67,9 @@ type prepared struct {
 func (p *prepared) close() {
 	for _, s := range p.sinks {
 		s.Close()
+	}
+	if p.state != nil {
+		p.state.Close()
 	}
 	if p.eng != nil {
 		p.eng.Close()
@@ -87,6 +92,14 @@ func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.P
 			continue
 		}
 		p.sinks[sc.Name] = s
+	}
+	if cfg.State != nil {
+		st, err := newStateStore(cfg.State)
+		if err != nil {
+			errs = append(errs, stateError(cfg, err))
+		} else {
+			p.state = st
+		}
 	}
 
 	engineOK := cfg.ConnectionsOK()
@@ -134,6 +147,7 @@ func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.P
 			continue
 		}
 		p.plans[q.Name] = plan
+		errs = append(errs, diffErrors(cfg, q, plan.Columns)...)
 	}
 	if keepEngine && cfg.Organization == nil {
 		p.eng = eng

@@ -19,6 +19,14 @@ type runnerConfig struct {
 	Organization *organizationConfig   `yaml:"organization"`
 	Sinks        map[string]sinkConfig `yaml:"sinks"`
 	Queries      []queryConfig         `yaml:"queries"`
+	State        *stateConfig          `yaml:"state"`
+}
+
+// stateConfig is the runner's state store (diffed queries); only an s3 one needs a grant.
+type stateConfig struct {
+	Type   string `yaml:"type"`
+	Bucket string `yaml:"bucket"`
+	Prefix string `yaml:"prefix"`
 }
 
 type organizationConfig struct {
@@ -42,6 +50,8 @@ type deployment struct {
 	discovery     bool       // organization discovery is on: the task lists accounts
 	queryRoleName string     // organization.role_name, "" when not set
 	s3Objects     []string   // "bucket/prefix" of every s3 sink, sorted, deduplicated
+	stateBucket   string     // the s3 state store's bucket, "" without one
+	statePrefix   string     // its key prefix, as granted
 	warnings      []string   // findings that do not stop synth
 }
 
@@ -137,6 +147,21 @@ func parseConfig(text string, env map[string]string, secrets map[string]SecretRe
 	}
 	slices.Sort(d.s3Objects)
 	d.s3Objects = slices.Compact(d.s3Objects)
+
+	if st := cfg.State; st != nil && st.Type == "s3" {
+		bucket, err := expand(st.Bucket, env)
+		if err != nil {
+			return nil, propErrorf("Config", "state.bucket: %v", err)
+		}
+		if bucket == "" || strings.ContainsAny(bucket, "/*") {
+			return nil, propErrorf("Config", "state.bucket: %q is not a bucket name", bucket)
+		}
+		prefix, err := expand(st.Prefix, env)
+		if err != nil {
+			return nil, propErrorf("Config", "state.prefix: %v", err)
+		}
+		d.stateBucket, d.statePrefix = bucket, grantPrefix(prefix)
+	}
 	return d, nil
 }
 

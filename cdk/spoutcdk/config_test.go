@@ -116,3 +116,24 @@ sinks:
 		t.Errorf("got %q, want %q", missing, want)
 	}
 }
+
+func TestParseConfigStateStore(t *testing.T) {
+	d, err := parseConfig(`
+schedules: {daily: rate(1 day)}
+state: {type: s3, bucket: "${STATE_BUCKET}", prefix: /spout/state/}
+queries: [{name: q, schedule: daily}]
+`, map[string]string{"STATE_BUCKET": "inventory-state"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.stateBucket != "inventory-state" || d.statePrefix != "spout/state/" {
+		t.Errorf("state %q %q", d.stateBucket, d.statePrefix)
+	}
+	if d, err := parseConfig("schedules: {daily: rate(1 day)}\nstate: {type: postgres, dsn_env: PG}\nqueries: [{name: q, schedule: daily}]\n", nil, nil); err != nil || d.stateBucket != "" {
+		t.Errorf("a postgres state store needs no grant: %+v, %v", d, err)
+	}
+	if _, err := parseConfig("schedules: {daily: rate(1 day)}\nstate: {type: s3}\nqueries: [{name: q, schedule: daily}]\n", nil, nil); err == nil ||
+		!strings.Contains(err.Error(), "state.bucket") {
+		t.Errorf("an s3 state store without bucket: %v", err)
+	}
+}

@@ -39,6 +39,14 @@ func suppressTaskRoleFindings(r *QueryRunner, p QueryRunnerProps, d *deployment)
 			AppliesTo: &[]any{"Resource::arn:<AWS::Partition>:s3:::" + o + "*"},
 		})
 	}
+	if d.stateBucket != "" {
+		s = append(s, &cdknag.NagPackSuppression{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("The diff state store keeps one object per diffed query under its configured prefix, " +
+				"named after the query, so the grant is the prefix."),
+			AppliesTo: &[]any{"Resource::arn:<AWS::Partition>:s3:::" + d.stateBucket + "/" + d.statePrefix + "*"},
+		})
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(r.TaskRole, &s, jsii.Bool(true))
 	suppressReadOnlyFindings(r.TaskRole, len(p.ReadOnlyActions) > 0)
 }

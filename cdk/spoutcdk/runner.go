@@ -304,6 +304,23 @@ func newTaskRole(c constructs.Construct, p QueryRunnerProps, d *deployment, role
 			Resources: jsii.Strings(objects...),
 		}))
 	}
+	if d.stateBucket != "" {
+		statements = append(statements,
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("ReadWriteDiffState"),
+				// One object per diffed query, read at the start and replaced after delivery.
+				Actions:   jsii.Strings("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"),
+				Resources: jsii.Strings(fmt.Sprintf("arn:%s:s3:::%s/%s*", *awscdk.Aws_PARTITION(), d.stateBucket, d.statePrefix)),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("ListDiffState"),
+				// Without ListBucket, S3 answers a snapshot not yet saved with 403 instead of
+				// 404, and every run would be a first run that cannot tell.
+				Actions:    jsii.Strings("s3:ListBucket"),
+				Resources:  jsii.Strings(fmt.Sprintf("arn:%s:s3:::%s", *awscdk.Aws_PARTITION(), d.stateBucket)),
+				Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": d.statePrefix + "*"}},
+			}))
+	}
 
 	var managed []awsiam.IManagedPolicy
 	if len(p.ReadOnlyActions) > 0 {

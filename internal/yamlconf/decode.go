@@ -12,7 +12,7 @@
 //
 // Values may be strings, bools, non-negative integers and floats, time.Durations (90s,
 // 5m, 1h30m), lists of strings, maps from string keys, nested structs, pointers to any
-// of these, and types implementing yaml.Unmarshaler.
+// of these, and types implementing NodeDecoder or yaml.Unmarshaler.
 package yamlconf
 
 import (
@@ -187,9 +187,17 @@ func (d *Decoder) decodeStruct(n *yaml.Node, targets []reflect.Value, path strin
 	}
 }
 
+// NodeDecoder is a type that reads itself with the decoder, such as one written either
+// as a scalar or as a mapping of settings: unlike a yaml.Unmarshaler, its problems keep
+// their own positions, and the mappings it decodes with Decode are reported to Seen.
+type NodeDecoder interface {
+	DecodeNode(d *Decoder, n *yaml.Node, path string)
+}
+
 var (
 	durationType    = reflect.TypeFor[time.Duration]()
 	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+	nodeDecoderType = reflect.TypeFor[NodeDecoder]()
 )
 
 // decodeValue reads n into v, which is settable.
@@ -202,6 +210,10 @@ func (d *Decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 		p := reflect.New(v.Type().Elem())
 		d.decodeValue(n, p.Elem(), path)
 		v.Set(p)
+		return
+	}
+	if reflect.PointerTo(v.Type()).Implements(nodeDecoderType) {
+		v.Addr().Interface().(NodeDecoder).DecodeNode(d, n, path)
 		return
 	}
 	if reflect.PointerTo(v.Type()).Implements(unmarshalerType) {

@@ -2,6 +2,7 @@ package yamlconf
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,54 @@ on: true
 	}
 	if got, want := strings.Join(msgs, "\n"), strings.Join(want, "\n"); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// flag is written as true/false or as a mapping of settings, and decodes itself.
+type flag struct {
+	On    bool
+	Level int `yaml:"level"`
+}
+
+func (f *flag) DecodeNode(d *Decoder, n *yaml.Node, path string) {
+	if n.Kind == yaml.ScalarNode {
+		if n.Decode(&f.On) != nil {
+			d.Errorf(n, path, "want true, false or a mapping, got %s", Describe(n))
+		}
+		return
+	}
+	d.Decode(n, path, f)
+	f.On = true
+}
+
+type withFlags struct {
+	A *flag `yaml:"a"`
+	B flag  `yaml:"b"`
+	C flag  `yaml:"c"`
+	D flag  `yaml:"d"`
+}
+
+// A NodeDecoder's problems keep their own positions, inside the mapping it decodes.
+func TestNodeDecoder(t *testing.T) {
+	var got withFlags
+	d, seen := decode(t, `
+a: true
+b: {level: 2}
+c: {levle: 1}
+d: often
+`, &got)
+	var msgs []string
+	for _, e := range d.Errors() {
+		msgs = append(msgs, fmt.Sprintf("%d:%d %s", e.Line, e.Column, e.Text()))
+	}
+	want := `4:5 top.c: unknown key "levle" (did you mean "level"?)` + "\n" + `5:4 top.d: want true, false or a mapping, got "often"`
+	if strings.Join(msgs, "\n") != want {
+		t.Errorf("errors:\n%s\nwant\n%s", strings.Join(msgs, "\n"), want)
+	}
+	if got.A == nil || !got.A.On || !got.B.On || got.B.Level != 2 || got.D.On {
+		t.Errorf("decoded %+v %+v", got.A, got)
+	}
+	if !slices.Contains(seen, "*yamlconf.flag 1 keys") {
+		t.Errorf("seen %v: the mappings a NodeDecoder decodes are reported", seen)
 	}
 }

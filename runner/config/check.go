@@ -60,6 +60,7 @@ func (p *parser) check(cfg *Config, root *yaml.Node) {
 		}
 	}
 	p.checkQueries(cfg)
+	p.checkState(cfg)
 	if cfg.Run.MemoryLimit != "" && !memoryLimitPattern.MatchString(cfg.Run.MemoryLimit) {
 		p.add(cfg.Run.ValuePos("memory_limit"), "run.memory_limit: %q is not a size such as 256MB or 1GB", cfg.Run.MemoryLimit)
 	}
@@ -175,6 +176,7 @@ func (p *parser) checkQuery(cfg *Config, i int, q *Query, seen map[string]*Query
 	if q.ok("timeout") && q.Timeout <= 0 {
 		p.add(q.ValuePos("timeout"), "%s: timeout must be positive", where)
 	}
+	p.checkDiff(cfg, where, q)
 }
 
 // checkSinkRefs checks the sink names listed under key of n.

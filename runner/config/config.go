@@ -34,6 +34,8 @@ type Config struct {
 	Sinks        []*Sink
 	Queries      []*Query
 	Run          Run
+	// State is where diffed queries keep their last result; nil when not configured.
+	State *State
 
 	// What Parse found broken, for the checks that come after it.
 	envBroken   bool // some ${VAR} is unset: values are not what the file means
@@ -112,6 +114,9 @@ type Query struct {
 	Timeout  Duration `yaml:"timeout" doc:"How long the query may run, e.g. 5m; default run.timeout."`
 	Schedule string   `yaml:"schedule" doc:"The schedule group that runs the query (spout run --schedule GROUP)."`
 	Enabled  *bool    `yaml:"enabled" doc:"false keeps the query out of runs unless named with --query; default true."`
+	Diff     *Diff    `yaml:"diff" doc:"true, or a mapping with key and snapshot_sinks: the sinks receive only the rows that changed since the last successful run, each with _spout_change added, removed or (with key) changed. Needs the top-level state section."`
+	// DiffFirstRun is what the first diffed run, with no saved state, delivers.
+	DiffFirstRun string `yaml:"diff_first_run" enum:"added,snapshot,none" doc:"What a diffed query delivers when no state was saved before: added (default, every row marked added), snapshot (every row, _spout_change null) or none (nothing; the state is recorded)."`
 	node
 
 	// Text is the SQL to run: sql, or the contents of sql_file.

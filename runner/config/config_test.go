@@ -427,8 +427,13 @@ func TestDocsExampleParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Connections) != 3 || cfg.Organization == nil || len(cfg.Sinks) != 3 || len(cfg.Queries) != 2 ||
+	if len(cfg.Connections) != 3 || cfg.Organization == nil || len(cfg.Sinks) != 3 || len(cfg.Queries) != 3 ||
 		cfg.Organization.CredentialSource != "EcsContainer" || cfg.Run.QueryCacheMB != 0 {
 		t.Errorf("parsed %+v", cfg)
+	}
+	if q := cfg.Query("bucket_changes"); !q.Diffed() || !slices.Equal(q.Diff.Key, []string{"arn"}) ||
+		!slices.Equal(q.Diff.SnapshotSinks, []string{"dashboard"}) || q.FirstRun() != config.FirstRunAdded ||
+		cfg.State == nil || cfg.State.Type != config.StatePostgres || cfg.State.DSNEnv != "SPOUT_PG_DSN" {
+		t.Errorf("diff query %+v, state %+v", q.Diff, cfg.State)
 	}
 }

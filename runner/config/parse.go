@@ -140,6 +140,7 @@ var sections = []section{
 	{key: "sinks", read: (*parser).sinks, schema: sinksSchema},
 	{key: "queries", required: true, read: (*parser).queries, schema: queriesSchema},
 	{key: "run", read: (*parser).run, schema: runSchema},
+	{key: "state", read: (*parser).state, schema: stateSchema},
 }
 
 func sectionNamed(key string) *section {

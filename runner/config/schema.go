@@ -91,6 +91,11 @@ func queriesSchema(obj) obj {
 	}
 }
 
+func stateSchema(obj) obj {
+	return withDoc(yamlconf.StructSchema(reflect.TypeFor[State]()),
+		"Where diffed queries keep the snapshot of their last delivered result: a PostgreSQL table or S3 objects.")
+}
+
 func runSchema(obj) obj {
 	return withDoc(yamlconf.StructSchema(reflect.TypeFor[Run]()), "Settings of a run as a whole.")
 }

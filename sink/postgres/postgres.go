@@ -113,19 +113,34 @@ func New(name string, cfg Config) (*Sink, error) {
 	if _, err := render(tmpl, sink.ResultInfo{Query: "q", Connection: "c"}, name); err != nil {
 		return fail("table", err)
 	}
-	if cfg.DSNEnv == "" {
-		return fail("dsn_env", errors.New("required: the environment variable that holds the connection string"))
+	pool, err := NewPool(cfg.DSNEnv, "spout/"+name)
+	if err != nil {
+		return nil, err
 	}
-	dsn, ok := os.LookupEnv(cfg.DSNEnv)
+	return &Sink{name: name, cfg: cfg, table: tmpl, pool: pool}, nil
+}
+
+// NewPool returns a connection pool to the server whose connection string is in the
+// environment variable dsnEnv, reporting itself to the server as application. It does
+// not connect. Errors about dsnEnv are a *sink.FieldError on "dsn_env" and never quote
+// the connection string. The state store (state/postgres) connects the same way.
+func NewPool(dsnEnv, application string) (*pgxpool.Pool, error) {
+	fail := func(err error) (*pgxpool.Pool, error) {
+		return nil, &sink.FieldError{Field: "dsn_env", Err: err}
+	}
+	if dsnEnv == "" {
+		return fail(errors.New("required: the environment variable that holds the connection string"))
+	}
+	dsn, ok := os.LookupEnv(dsnEnv)
 	if !ok || dsn == "" {
-		return fail("dsn_env", fmt.Errorf("environment variable %s is not set", cfg.DSNEnv))
+		return fail(fmt.Errorf("environment variable %s is not set", dsnEnv))
 	}
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// The parse error would quote the connection string, password and all.
-		return fail("dsn_env", fmt.Errorf("$%s is not a valid PostgreSQL connection string (value not shown: it may hold a password)", cfg.DSNEnv))
+		return fail(fmt.Errorf("$%s is not a valid PostgreSQL connection string (value not shown: it may hold a password)", dsnEnv))
 	}
-	pcfg.ConnConfig.RuntimeParams["application_name"] = "spout/" + name
+	pcfg.ConnConfig.RuntimeParams["application_name"] = application
 	// Describe each statement instead of caching prepared ones: tables change shape
 	// between results (new columns, a dropped and recreated table), and a cached plan
 	// would then fail.
@@ -134,7 +149,7 @@ func New(name string, cfg Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create connection pool: %w", err)
 	}
-	return &Sink{name: name, cfg: cfg, table: tmpl, pool: pool}, nil
+	return pool, nil
 }
 
 // Name implements sink.Sink.

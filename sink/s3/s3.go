@@ -148,6 +148,14 @@ func New(name string, cfg Config) (*Sink, error) {
 	return s, nil
 }
 
+// NewClient makes an S3 client from the default AWS configuration chain, for the bucket's
+// region (default the environment's) or an S3-compatible endpoint (http or https URL),
+// addressing buckets in the path when pathStyle is set. It makes no request. The state
+// store (state/s3) connects the same way.
+func NewClient(region, endpoint string, pathStyle bool) (*s3.Client, error) {
+	return newClient(region, endpoint, pathStyle)
+}
+
 // newClient makes an S3 client from the default AWS configuration chain.
 func newClient(region, endpoint string, pathStyle bool) (*s3.Client, error) {
 	var opts []func(*awsconfig.LoadOptions) error
