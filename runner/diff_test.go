@@ -21,8 +21,8 @@ import (
 
 	"github.com/spoutdev/spout/internal/pgtest"
 	"github.com/spoutdev/spout/runner"
-	"github.com/spoutdev/spout/sink"
 	"github.com/spoutdev/spout/runner/config"
+	"github.com/spoutdev/spout/sink"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
