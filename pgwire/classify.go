@@ -34,9 +34,9 @@ type stmt struct {
 	reset  bool
 	err    error // kindRefused
 
-	params     []paramToken      // $n in text
-	paramCasts map[int]uint32    // $n::type in text: the type's OID
-	nParams    int               // the highest $n
+	params     []paramToken   // $n in text
+	paramCasts map[int]uint32 // $n::type in text: the type's OID
+	nParams    int            // the highest $n
 }
 
 // paramToken is a $n in a statement's text.

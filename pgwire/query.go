@@ -41,7 +41,7 @@ type statement struct {
 // portal is a bound statement.
 type portal struct {
 	stmt          *statement
-	sql           string       // the text with parameters written in
+	sql           string // the text with parameters written in
 	subs          []substitution
 	resultFormats []int16
 	res           result // open while the portal is suspended
