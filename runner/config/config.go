@@ -34,6 +34,7 @@ type Config struct {
 	Sinks        []*Sink
 	Queries      []*Query
 	Run          Run
+	Serve        *Serve // nil without a serve section (serve.go)
 
 	// What Parse found broken, for the checks that come after it.
 	envBroken   bool // some ${VAR} is unset: values are not what the file means
