@@ -32,7 +32,8 @@ type stmt struct {
 	name   string // kindSet / kindShow: the setting
 	value  string // kindSet: the value ("" with reset)
 	reset  bool
-	err    error // kindRefused
+	err    error    // kindRefused
+	node   *pg.Node // the parse tree, for inferring parameter types
 
 	params     []paramToken   // $n in text
 	paramCasts map[int]uint32 // $n::type in text: the type's OID
@@ -69,7 +70,7 @@ func split(text string) []*stmt {
 }
 
 func classify(n *pg.Node, text string) *stmt {
-	s := &stmt{text: text}
+	s := &stmt{text: text, node: n}
 	if strings.TrimSpace(text) == "" {
 		s.kind = kindEmpty
 		return s

@@ -31,12 +31,18 @@ func (ss *session) parse(m *pgproto3.Parse) error {
 		}
 	}
 	oids := make([]uint32, st.nParams)
+	inferred := map[int]uint32{}
+	if st.nParams > 0 && st.kind == kindEngine {
+		inferred = inferParams(st.node, ss.srv.eng)
+	}
 	for i := range oids {
 		switch {
 		case i < len(m.ParameterOIDs) && m.ParameterOIDs[i] != 0:
 			oids[i] = m.ParameterOIDs[i]
 		case st.paramCasts[i+1] != 0:
 			oids[i] = st.paramCasts[i+1]
+		case inferred[i+1] != 0:
+			oids[i] = inferred[i+1]
 		default:
 			// Postgres would infer the type from the context; the engine takes text, and
 			// DuckDB casts a string literal to what it is compared with.

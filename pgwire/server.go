@@ -33,7 +33,10 @@ import (
 const (
 	DefaultDatabase       = "spout"
 	DefaultMaxConnections = 100
-	DefaultMaxMessageSize = 4 << 20
+	DefaultMaxQuerySize   = 1 << 20
+	// maxMessageSize bounds any one protocol message: a client sending more is
+	// disconnected, since its message cannot be skipped without reading it.
+	maxMessageSize = 64 << 20
 	// ServerVersion is what the server reports as server_version: a Postgres version
 	// clients know how to talk to (they pick their catalog queries by it).
 	ServerVersion = "15.0"
@@ -56,8 +59,9 @@ type Config struct {
 	// MaxConnections is how many sessions may be open at once; default 100. A client
 	// beyond it gets SQLSTATE 53300 and is disconnected.
 	MaxConnections int
-	// MaxMessageSize bounds one protocol message, and so a query's text; default 4 MiB.
-	MaxMessageSize int
+	// MaxQuerySize bounds a query's text; default 1 MiB. A longer query gets SQLSTATE
+	// 54000 and the session goes on.
+	MaxQuerySize int
 	Logger         *slog.Logger
 }
 
@@ -87,8 +91,8 @@ func New(ctx context.Context, eng *query.Engine, cfg Config) (*Server, error) {
 	if cfg.MaxConnections <= 0 {
 		cfg.MaxConnections = DefaultMaxConnections
 	}
-	if cfg.MaxMessageSize <= 0 {
-		cfg.MaxMessageSize = DefaultMaxMessageSize
+	if cfg.MaxQuerySize <= 0 {
+		cfg.MaxQuerySize = DefaultMaxQuerySize
 	}
 	if cfg.RequireTLS && cfg.TLS == nil {
 		return nil, errors.New("pgwire: RequireTLS needs a TLS configuration")

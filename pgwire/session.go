@@ -93,7 +93,7 @@ func (s *Server) startup(conn net.Conn) (*session, error) {
 				return nil, err
 			}
 			conn.SetDeadline(time.Time{})
-			be.SetMaxBodyLen(s.cfg.MaxMessageSize)
+			be.SetMaxBodyLen(maxMessageSize)
 			return ss, nil
 		default:
 			return nil, fmt.Errorf("unexpected startup message %T", msg)
@@ -240,10 +240,18 @@ func (ss *session) dispatch(msg pgproto3.FrontendMessage) error {
 	}
 	switch m := msg.(type) {
 	case *pgproto3.Query:
-		ss.simpleQuery(m.String)
+		if err := ss.checkSize(m.String); err != nil {
+			ss.sendError(err, "", 0)
+		} else {
+			ss.simpleQuery(m.String)
+		}
 		ss.be.Send(&pgproto3.ReadyForQuery{TxStatus: ss.tx})
 		return ss.be.Flush()
 	case *pgproto3.Parse:
+		if err := ss.checkSize(m.Query); err != nil {
+			ss.extended(err)
+			return nil
+		}
 		ss.extended(ss.parse(m))
 	case *pgproto3.Bind:
 		ss.extended(ss.bind(m))
@@ -272,6 +280,13 @@ func (ss *session) dispatch(msg pgproto3.FrontendMessage) error {
 		// Only answers to a COPY FROM STDIN, which is refused; nothing to do.
 	default:
 		return fmt.Errorf("unexpected message %T", msg)
+	}
+	return nil
+}
+
+func (ss *session) checkSize(text string) error {
+	if limit := ss.srv.cfg.MaxQuerySize; len(text) > limit {
+		return &pgError{code: "54000", msg: fmt.Sprintf("the query is %d bytes long; this server takes at most %d", len(text), limit)}
 	}
 	return nil
 }
