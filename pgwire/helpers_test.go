@@ -140,13 +140,17 @@ func psqlPath(t testing.TB) string {
 }
 
 // psql runs psql with args against the server and returns its stdout and stderr.
-func (s *testServer) psql(t testing.TB, stdin string, args ...string) (string, string, error) {
+func (s *testServer) psql(t testing.TB, args ...string) (string, string, error) {
+	t.Helper()
+	return psqlDSN(t, s.dsn(), args...)
+}
+
+func psqlDSN(t testing.TB, dsn string, args ...string) (string, string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, psqlPath(t), append([]string{"-X", "-v", "ON_ERROR_STOP=1", s.dsn()}, args...)...)
+	cmd := exec.CommandContext(ctx, psqlPath(t), append([]string{"-X", "-v", "ON_ERROR_STOP=1", dsn}, args...)...)
 	cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=10", "PAGER=", "PSQL_PAGER=")
-	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -20,7 +20,7 @@ func TestPsql(t *testing.T) {
 	s := startServer(t, pgwire.Config{})
 
 	t.Run("dt lists the tables visible on the search path", func(t *testing.T) {
-		out, errOut, err := s.psql(t, "", "-c", `\dt`)
+		out, errOut, err := s.psql(t, "-c", `\dt`)
 		if err != nil {
 			t.Fatalf("psql: %v\n%s", err, errOut)
 		}
@@ -37,7 +37,7 @@ func TestPsql(t *testing.T) {
 	})
 
 	t.Run("d describes a table with Postgres types", func(t *testing.T) {
-		out, errOut, err := s.psql(t, "", "-c", `\d test_types`)
+		out, errOut, err := s.psql(t, "-c", `\d test_types`)
 		if err != nil {
 			t.Fatalf("psql: %v\n%s", err, errOut)
 		}
@@ -60,7 +60,7 @@ func TestPsql(t *testing.T) {
 	})
 
 	t.Run("d on a qualified table and dn", func(t *testing.T) {
-		out, errOut, err := s.psql(t, "", "-c", `\d slow.test_slow`, "-c", `\dn`)
+		out, errOut, err := s.psql(t, "-c", `\d slow.test_slow`, "-c", `\dn`)
 		if err != nil {
 			t.Fatalf("psql: %v\n%s", err, errOut)
 		}
@@ -76,7 +76,7 @@ func TestPsql(t *testing.T) {
 
 	t.Run("a join returns the engine's rows", func(t *testing.T) {
 		q := "select t.id, t.name, o.region from test_types t join test_optional o on o.size = t.id * 10 where t.id <= 5 order by t.id"
-		out, errOut, err := s.psql(t, "", "-A", "-t", "-F", ",", "-c", q)
+		out, errOut, err := s.psql(t, "-A", "-t", "-F", ",", "-c", q)
 		if err != nil {
 			t.Fatalf("psql: %v\n%s", err, errOut)
 		}
@@ -91,7 +91,7 @@ func TestPsql(t *testing.T) {
 
 	t.Run("a bad column is located", func(t *testing.T) {
 		q := "select id,\n       nope\nfrom test_types"
-		_, errOut, err := s.psql(t, "", "-c", q)
+		_, errOut, err := s.psql(t, "-c", q)
 		if err == nil {
 			t.Fatal("psql succeeded")
 		}
@@ -110,7 +110,7 @@ func TestPsql(t *testing.T) {
 	})
 
 	t.Run("a write is refused", func(t *testing.T) {
-		_, errOut, err := s.psql(t, "", "-c", "create table x (a int)")
+		_, errOut, err := s.psql(t, "-c", "create table x (a int)")
 		if err == nil || !strings.Contains(errOut, "read-only") {
 			t.Errorf("err %v, stderr:\n%s", err, errOut)
 		}

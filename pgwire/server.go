@@ -221,6 +221,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Sessions reports how many sessions are open, for tests and metrics.
 func (s *Server) Sessions() int { return int(s.open.Load()) }
 
+// Running reports how many sessions are running a query.
+func (s *Server) Running() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, ss := range s.sessions {
+		ss.mu.Lock()
+		if ss.busy {
+			n++
+		}
+		ss.mu.Unlock()
+	}
+	return n
+}
+
 func (s *Server) handle(conn net.Conn) {
 	defer conn.Close()
 	ss, err := s.startup(conn)

@@ -201,8 +201,9 @@ func (ss *session) serve() {
 	log := ss.srv.logger.With("pid", ss.pid, "user", ss.user)
 	log.Debug("session started", "remote", ss.conn.RemoteAddr().String())
 	defer ss.closeAll()
+	ready := true // the client has had ReadyForQuery: nothing of its is half done
 	for {
-		if ss.shouldStop() {
+		if ready && ss.shouldStop() {
 			ss.terminate()
 			return
 		}
@@ -222,6 +223,12 @@ func (ss *session) serve() {
 		}
 		if _, ok := msg.(*pgproto3.Terminate); ok {
 			return
+		}
+		switch msg.(type) {
+		case *pgproto3.Query, *pgproto3.Sync:
+			ready = true
+		default:
+			ready = false
 		}
 		if err := ss.dispatch(msg); err != nil {
 			log.Debug("session ended", "error", err)
