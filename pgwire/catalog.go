@@ -81,6 +81,7 @@ var catalogMacros = []string{
 	`CREATE MACRO txid_current() AS 1::BIGINT`,
 	`CREATE MACRO pg_relation_is_publishable(a) AS false`,
 	`CREATE MACRO array_upper(a, d) AS len(a)`,
+	`CREATE MACRO btrim(s, c := ' ') AS trim(s, c)`,
 	`CREATE MACRO array_lower(a, d) AS CASE WHEN len(a) > 0 THEN 1 END`,
 	`CREATE MACRO generate_subscripts(a, d) AS TABLE SELECT unnest(range(1, len(a) + 1)) AS s`,
 	`CREATE MACRO quote_ident(s) AS CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s ELSE '"' || replace(s, '"', '""') || '"' END`,
@@ -312,6 +313,26 @@ func rewriteCatalogNode(n *pg.Node, si sessionInfo) {
 		if rf.Alias != nil && len(rf.Alias.Colnames) == 0 && len(rf.Functions) == 1 {
 			rf.Alias.Colnames = []*pg.Node{pg.MakeStrNode(rf.Alias.Aliasname)}
 		}
+		// A scalar function in FROM is a one-row table in Postgres; DuckDB wants a
+		// table function there, so it becomes (SELECT f(...) AS alias) alias.
+		if fn := scalarInFrom(rf); fn != nil {
+			alias := rf.Alias
+			if alias == nil {
+				alias = &pg.Alias{Aliasname: strings.ToLower(lastName(fn.Funcname))}
+			}
+			col := alias.Aliasname
+			if len(alias.Colnames) > 0 {
+				col = alias.Colnames[0].GetString_().GetSval()
+			}
+			sel := &pg.SelectStmt{TargetList: []*pg.Node{{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{
+				Name: col, Val: &pg.Node{Node: &pg.Node_FuncCall{FuncCall: fn}},
+			}}}}}
+			n.Node = &pg.Node_RangeSubselect{RangeSubselect: &pg.RangeSubselect{
+				Subquery: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}},
+				Alias:    &pg.Alias{Aliasname: alias.Aliasname},
+			}}
+			pgtree.Walk(sel.TargetList[0], func(m *pg.Node) bool { rewriteCatalogNode(m, si); return true })
+		}
 	case *pg.Node_ResTarget:
 		// A function replaced by its value keeps the function's name as the column's,
 		// as Postgres names it: select version() has a column "version".
@@ -425,6 +446,28 @@ var sqlValueName = map[pg.SQLValueFunctionOp]string{
 	pg.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG: "current_catalog", pg.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA: "current_schema",
 	pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE: "current_date", pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP: "current_timestamp",
 	pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP: "localtimestamp", pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME: "current_time",
+}
+
+// tableFunctions are the set-returning functions the catalog database has.
+var tableFunctions = map[string]bool{
+	"generate_series": true, "unnest": true, "generate_subscripts": true, "pg_get_keywords": true,
+	"pg_get_publication_tables": true, "pg_partition_ancestors": true, "range": true,
+	"json_each": true, "jsonb_each": true, "json_array_elements": true, "jsonb_array_elements": true,
+}
+
+func scalarInFrom(rf *pg.RangeFunction) *pg.FuncCall {
+	if len(rf.Functions) != 1 || rf.Ordinality || rf.IsRowsfrom {
+		return nil
+	}
+	items := rf.Functions[0].GetList().GetItems()
+	if len(items) == 0 {
+		return nil
+	}
+	fc := items[0].GetFuncCall()
+	if fc == nil || tableFunctions[strings.ToLower(lastName(fc.Funcname))] {
+		return nil
+	}
+	return fc
 }
 
 func argBool(fc *pg.FuncCall) (bool, bool) {
