@@ -62,7 +62,7 @@ type Config struct {
 	// MaxQuerySize bounds a query's text; default 1 MiB. A longer query gets SQLSTATE
 	// 54000 and the session goes on.
 	MaxQuerySize int
-	Logger         *slog.Logger
+	Logger       *slog.Logger
 }
 
 // Server is a running wire-protocol front end of one engine.
