@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spoutdev/spout/pgwire"
@@ -31,11 +33,15 @@ const (
 
 type serveCmd struct {
 	configFlag
-	Listen string `placeholder:"ADDR" help:"Address to listen on (default serve.listen, else :9193)."`
+	Listen        string `placeholder:"ADDR" help:"Address to listen on (default serve.listen, else :9193)."`
+	PrintVerifier bool   `help:"Read a password on stdin, print its SCRAM-SHA-256 verifier for serve.users.NAME.scram_verifier, and exit."`
 }
 
 func (c *serveCmd) Run(e *env) error {
 	ctx := e.ctx
+	if c.PrintVerifier {
+		return printVerifier(e)
+	}
 	logger := newLoggerAt(e.stdout, slog.LevelInfo)
 	setMemoryLimit()
 
@@ -138,6 +144,23 @@ func serveOptions(cfg *config.Config, listenFlag string, logger *slog.Logger) (p
 		listen = defaultServeListen
 	}
 	return opts, listen, nil
+}
+
+func printVerifier(e *env) error {
+	b, err := io.ReadAll(io.LimitReader(e.stdin, 1<<16))
+	if err != nil {
+		return fmt.Errorf("reading the password: %w", err)
+	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	if pw == "" {
+		return usageError{msg: "no password on stdin"}
+	}
+	v, err := pgwire.ScramVerifier(pw)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, v)
+	return nil
 }
 
 // stopGrace is how long running queries may finish after SIGTERM: SPOUT_STOP_GRACE, else

@@ -123,3 +123,63 @@ func TestServeRefusesToStartWithoutALogin(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", code, errOut.String())
 	}
 }
+
+func TestServePrintVerifierLogsIn(t *testing.T) {
+	srv := fakeAWS(t)
+	var out, errOut bytes.Buffer
+	e := &env{ctx: context.Background(), stdin: strings.NewReader("correct horse\n"), stdout: &out, stderr: &errOut}
+	if code := runEnv([]string{"serve", "--print-verifier"}, e); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	verifier := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(verifier, "SCRAM-SHA-256$4096:") || strings.Contains(verifier, "correct horse") {
+		t.Fatalf("verifier %q", verifier)
+	}
+	// The verifier in the file lets the password in, and only it.
+	t.Setenv("SPOUT_CONFIG_YAML", spoutConfig(srv, t.TempDir())+`
+serve:
+  users:
+    analyst:
+      scram_verifier: "`+verifier+`"
+`)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	logs := &lockedBuffer{}
+	code := make(chan int, 1)
+	go func() { code <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, logs, &lockedBuffer{}) }()
+	addr := servingAddress(t, logs, code)
+	c, err := pgx.Connect(t.Context(), "postgres://analyst:correct%20horse@"+addr+"/spout?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close(t.Context())
+	if _, err := pgx.Connect(t.Context(), "postgres://analyst:wrong@"+addr+"/spout?sslmode=disable"); err == nil {
+		t.Error("a wrong password logged in")
+	}
+	stop()
+	if c := <-code; c != 0 {
+		t.Errorf("exit %d", c)
+	}
+}
+
+// servingAddress waits for serve's "serving" log line and returns its address.
+func servingAddress(t *testing.T, out *lockedBuffer, code chan int) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		for _, line := range strings.Split(out.String(), "\n") {
+			var rec struct{ Msg, Address string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving" {
+				return rec.Address
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no serving line; stdout:\n%s", out.String())
+		}
+		select {
+		case c := <-code:
+			t.Fatalf("serve exited %d; stdout:\n%s", c, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
