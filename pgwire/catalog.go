@@ -95,7 +95,9 @@ var catalogMacros = []string{
 		WHEN t = 1184 THEN 'timestamp with time zone' WHEN t = 1114 THEN 'timestamp without time zone'
 		WHEN t = 3802 THEN 'jsonb' WHEN t = 114 THEN 'json' WHEN t IS NULL THEN NULL ELSE coalesce((SELECT max(ft.typname) FROM pg_catalog.pg_type ft WHERE ft.oid = t), '???') END`,
 	`CREATE MACRO obj_description(id, cat := NULL) AS (SELECT max(dt.comment) FROM duckdb_tables() dt WHERE dt.table_oid = id)`,
-	`CREATE MACRO col_description(id, n) AS (SELECT max(dc.comment) FROM duckdb_columns() dc WHERE dc.table_oid = id AND dc.column_index = n)`,
+	`CREATE MACRO col_description(id, n) AS (SELECT max(cc.description) FROM pg_spout.column_descriptions cc
+		JOIN duckdb_tables() dt ON dt.schema_name = cc.schema_name AND dt.table_name = cc.table_name
+		WHERE dt.table_oid = id AND cc.column_index = n)`,
 	`CREATE MACRO parse_ident_last(s) AS trim(string_split(s, '.')[-1], '"')`,
 	`CREATE MACRO parse_ident_schema(s) AS CASE WHEN len(string_split(s, '.')) > 1 THEN trim(string_split(s, '.')[1], '"') END`,
 	`CREATE MACRO spout_regclass(name) AS (SELECT rc.oid FROM pg_catalog.pg_class rc JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
@@ -105,6 +107,7 @@ var catalogMacros = []string{
 // emptyTables stand for catalogs a read-only, index-free database has nothing in but
 // that psql and drivers join against. Their columns are Postgres 15's.
 var emptyTables = map[string]string{
+	"pg_am":                    "oid BIGINT, amname VARCHAR, amhandler BIGINT, amtype VARCHAR",
 	"pg_inherits":              "inhrelid BIGINT, inhparent BIGINT, inhseqno INTEGER, inhdetachpending BOOLEAN",
 	"pg_policy":                "oid BIGINT, polname VARCHAR, polrelid BIGINT, polcmd VARCHAR, polpermissive BOOLEAN, polroles BIGINT[], polqual VARCHAR, polwithcheck VARCHAR",
 	"pg_trigger":               "oid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT, tgtype INTEGER, tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstrrelid BIGINT, tgconstrindid BIGINT, tgconstraint BIGINT, tgdeferrable BOOLEAN, tginitdeferred BOOLEAN, tgnargs INTEGER, tgattr VARCHAR, tgargs VARCHAR, tgqual VARCHAR, tgoldtable VARCHAR, tgnewtable VARCHAR",
@@ -147,9 +150,10 @@ var overrideViews = []string{
 		WHEN 'INTEGER' THEN 'int4' WHEN 'DOUBLE' THEN 'float8' WHEN 'BOOLEAN' THEN 'bool'
 		WHEN 'TIMESTAMP WITH TIME ZONE' THEN 'timestamptz' ELSE lower(t) END`,
 	`CREATE VIEW pg_spout.pg_namespace AS SELECT * FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('main', 'pg_spout')`,
-	`CREATE VIEW pg_spout.pg_class AS SELECT * REPLACE (NULL::VARCHAR[] AS reloptions, 'd' AS relreplident, NULL::VARCHAR AS relacl, 0 AS reltablespace),
+	`CREATE VIEW pg_spout.pg_class AS SELECT * REPLACE (NULL::VARCHAR[] AS reloptions, 'd' AS relreplident, NULL::VARCHAR AS relacl, 0 AS reltablespace, 0 AS relam),
 		false AS relforcerowsecurity FROM pg_catalog.pg_class WHERE relnamespace IN (SELECT oid FROM pg_spout.pg_namespace)`,
-	`CREATE VIEW pg_spout.pg_attribute AS SELECT a.* REPLACE (coalesce(pg_spout.type_oid(c.data_type), a.atttypid) AS atttypid, -1 AS atttypmod, '' AS attidentity, '' AS attgenerated)
+	`CREATE VIEW pg_spout.pg_attribute AS SELECT a.* REPLACE (coalesce(pg_spout.type_oid(c.data_type), a.atttypid) AS atttypid, -1 AS atttypmod, '' AS attidentity, '' AS attgenerated,
+		'x' AS attstorage, -1 AS attstattarget, '' AS attcompression)
 		FROM pg_catalog.pg_attribute a LEFT JOIN duckdb_columns() c ON c.table_oid = a.attrelid AND c.column_index = a.attnum`,
 	`CREATE VIEW pg_spout.pg_type AS SELECT * FROM pg_catalog.pg_type UNION ALL BY NAME
 		SELECT * FROM (VALUES (25, 'text', -1, 'S'), (3802, 'jsonb', -1, 'U'), (114, 'json', -1, 'U'), (1114, 'timestamp', 8, 'D'))
@@ -218,8 +222,22 @@ func newCatalog(ctx context.Context, schemas []query.SchemaInfo, database string
 			}
 		}
 	}
+	stmts = append(stmts, "CREATE SCHEMA pg_spout",
+		"CREATE TABLE pg_spout.column_descriptions (schema_name VARCHAR, table_name VARCHAR, column_index INTEGER, description VARCHAR)")
+	for _, s := range schemas {
+		for _, t := range s.Tables {
+			var rows []string
+			for i, col := range t.Columns {
+				if col.Description != "" {
+					rows = append(rows, fmt.Sprintf("(%s, %s, %d, %s)", quote(s.Name), quote(t.Name), i+1, quote(col.Description)))
+				}
+			}
+			if len(rows) > 0 {
+				stmts = append(stmts, "INSERT INTO pg_spout.column_descriptions VALUES "+strings.Join(rows, ", "))
+			}
+		}
+	}
 	stmts = append(stmts, catalogMacros...)
-	stmts = append(stmts, "CREATE SCHEMA pg_spout")
 	for _, name := range slices.Sorted(maps.Keys(emptyTables)) {
 		stmts = append(stmts, "CREATE TABLE pg_spout."+name+" ("+emptyTables[name]+")")
 	}

@@ -59,6 +59,21 @@ func TestPsql(t *testing.T) {
 		}
 	})
 
+	t.Run("dt with a pattern, d+ and dt on a schema", func(t *testing.T) {
+		out, errOut, err := s.psql(t, "-c", `\dt test_t*`, "-c", `\d+ test_slow`, "-c", `\dt big.*`)
+		if err != nil {
+			t.Fatalf("psql: %v\n%s", err, errOut)
+		}
+		for _, want := range []string{" test   | test_types ", "Description", "| 1..100.", " big    | test_big "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		if first, _, _ := strings.Cut(out, "Table"); strings.Contains(first, "test_optional") {
+			t.Errorf("the pattern matched test_optional:\n%s", out)
+		}
+	})
+
 	t.Run("d on a qualified table and dn", func(t *testing.T) {
 		out, errOut, err := s.psql(t, "-c", `\d slow.test_slow`, "-c", `\dn`)
 		if err != nil {
