@@ -441,12 +441,7 @@ func catalogValue(v any, oid uint32) any {
 	case float32:
 		return float64(x)
 	case []any:
-		// Postgres arrays in text form: {a,b}.
-		parts := make([]string, len(x))
-		for i, item := range x {
-			parts[i] = textValue(item)
-		}
-		return "{" + strings.Join(parts, ",") + "}"
+		return arrayLiteral(x)
 	}
 	if oid == pgtype.Int4OID {
 		if n, ok := v.(int64); ok {

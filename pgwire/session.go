@@ -410,11 +410,7 @@ func newSettings(s *Server, user string, startup map[string]string) *settings {
 		"max_connections":               fmt.Sprint(s.cfg.MaxConnections),
 	}, timeout: s.cfg.StatementTimeout}
 	st.vals["statement_timeout"] = formatTimeout(st.timeout)
-	var schemas []string
-	for _, sc := range s.catalog.schemas {
-		schemas = append(schemas, sc)
-	}
-	st.vals["search_path"] = strings.Join(schemas, ", ")
+	st.vals["search_path"] = strings.Join(s.catalog.schemas, ", ")
 	for k, v := range startup {
 		switch strings.ToLower(k) {
 		case "user", "database", "replication":

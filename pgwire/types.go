@@ -108,12 +108,36 @@ func textValue(v any) string {
 		return x.UTC().Format("2006-01-02 15:04:05.999999Z07")
 	case fmt.Stringer:
 		return x.String()
+	case []any:
+		return arrayLiteral(x)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// arrayLiteral writes a list the way Postgres writes an array: {a,"b c",NULL}.
+func arrayLiteral(items []any) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, item := range items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if item == nil {
+			b.WriteString("NULL")
+			continue
+		}
+		s := textValue(item)
+		if s == "" || strings.EqualFold(s, "null") || strings.ContainsAny(s, "{},\" \\\t\n") {
+			s = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+		}
+		b.WriteString(s)
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // literal writes a bound parameter as SQL text for the engine: the engine takes query
