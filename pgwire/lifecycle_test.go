@@ -72,6 +72,29 @@ func TestTLS(t *testing.T) {
 	})
 }
 
+func TestCleartextOnlyOverTLS(t *testing.T) {
+	s := startServer(t, pgwire.Config{
+		TLS:              &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}},
+		CleartextOverTLS: true,
+	})
+	out, errOut, err := psqlDSN(t, s.dsn("sslmode=require"), "-A", "-t", "-c", "select count(*) from test_types")
+	if err != nil || out != "20\n" {
+		t.Fatalf("cleartext over TLS: %v %q\n%s", err, out, errOut)
+	}
+	if _, errOut, err := psqlDSN(t, s.dsn("sslmode=require", "password=wrong"), "-c", "select 1"); err == nil || !strings.Contains(errOut, "password authentication failed") {
+		t.Errorf("a wrong cleartext password: %v\n%s", err, errOut)
+	}
+	// Without TLS the same server uses SCRAM.
+	out, errOut, err = psqlDSN(t, s.dsn("sslmode=disable"), "-A", "-t", "-c", "select 1")
+	if err != nil || out != "1\n" {
+		t.Errorf("SCRAM without TLS: %v %q\n%s", err, out, errOut)
+	}
+	log := s.log.String()
+	if strings.Count(log, `"auth":"password"`) != 1 || strings.Count(log, `"auth":"scram-sha-256"`) != 1 {
+		t.Errorf("sessions by method, in the log:\n%s", log)
+	}
+}
+
 func TestShutdown(t *testing.T) {
 	t.Run("a running query finishes within the grace period", func(t *testing.T) {
 		s := startServer(t, pgwire.Config{})

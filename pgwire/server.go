@@ -53,6 +53,10 @@ type Config struct {
 	TLS *tls.Config
 	// RequireTLS refuses clients that do not ask for TLS. It needs TLS.
 	RequireTLS bool
+	// CleartextOverTLS asks clients on TLS connections for the password itself instead
+	// of a SCRAM exchange, for clients without SCRAM. Connections without TLS always use
+	// SCRAM-SHA-256.
+	CleartextOverTLS bool
 	// StatementTimeout bounds every query; a session may lower or raise it with
 	// SET statement_timeout. 0: no limit.
 	StatementTimeout time.Duration
@@ -94,8 +98,8 @@ func New(ctx context.Context, eng *query.Engine, cfg Config) (*Server, error) {
 	if cfg.MaxQuerySize <= 0 {
 		cfg.MaxQuerySize = DefaultMaxQuerySize
 	}
-	if cfg.RequireTLS && cfg.TLS == nil {
-		return nil, errors.New("pgwire: RequireTLS needs a TLS configuration")
+	if (cfg.RequireTLS || cfg.CleartextOverTLS) && cfg.TLS == nil {
+		return nil, errors.New("pgwire: RequireTLS and CleartextOverTLS need a TLS configuration")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -34,6 +34,7 @@ type session struct {
 
 	user     string
 	database string
+	auth     string // how the user logged in: scram-sha-256 or password
 	settings *settings
 	stmts    map[string]*statement
 	portals  map[string]*portal
@@ -114,7 +115,7 @@ func (ss *session) login(m *pgproto3.StartupMessage, overTLS bool) error {
 	if ss.user == "" {
 		return &pgError{code: "28000", msg: "no user name in the startup message", fatal: true}
 	}
-	if err := ss.authenticate(); err != nil {
+	if err := ss.authenticate(overTLS); err != nil {
 		return err
 	}
 	if ss.database != s.cfg.Database {
@@ -136,7 +137,12 @@ func (ss *session) login(m *pgproto3.StartupMessage, overTLS bool) error {
 // authenticate runs SCRAM-SHA-256 (RFC 7677) for the startup user. An unknown user goes
 // through the same exchange with made-up credentials, so that the answer does not tell
 // which user names exist.
-func (ss *session) authenticate() error {
+func (ss *session) authenticate(overTLS bool) error {
+	if overTLS && ss.srv.cfg.CleartextOverTLS {
+		ss.auth = "password"
+		return ss.cleartext()
+	}
+	ss.auth = "scram-sha-256"
 	u := ss.srv.users[ss.user]
 	creds := scram.StoredCredentials{}
 	if u != nil {
@@ -196,10 +202,44 @@ func (ss *session) authenticate() error {
 	return nil
 }
 
+// cleartext asks for the password itself; only ever over TLS. It is checked by deriving
+// the user's SCRAM keys from it, so plain passwords are never stored.
+func (ss *session) cleartext() error {
+	failed := &pgError{code: "28P01", msg: fmt.Sprintf("password authentication failed for user %q", ss.user), fatal: true}
+	ss.be.Send(&pgproto3.AuthenticationCleartextPassword{})
+	if err := ss.be.Flush(); err != nil {
+		return err
+	}
+	if err := ss.be.SetAuthType(pgproto3.AuthTypeCleartextPassword); err != nil {
+		return err
+	}
+	msg, err := ss.be.Receive()
+	if err != nil {
+		return err
+	}
+	pm, ok := msg.(*pgproto3.PasswordMessage)
+	if !ok {
+		return failed
+	}
+	u := ss.srv.users[ss.user]
+	if u == nil {
+		return failed
+	}
+	client, err := scram.SHA256.NewClient("", pm.Password, "")
+	if err != nil {
+		return failed
+	}
+	got, err := client.GetStoredCredentialsWithError(u.creds.KeyFactors)
+	if err != nil || !equalKeys(got.StoredKey, u.creds.StoredKey) {
+		return failed
+	}
+	return nil
+}
+
 // serve handles the session's messages until the client leaves or the server stops.
 func (ss *session) serve() {
 	log := ss.srv.logger.With("pid", ss.pid, "user", ss.user)
-	log.Debug("session started", "remote", ss.conn.RemoteAddr().String())
+	log.Debug("session started", "remote", ss.conn.RemoteAddr().String(), "auth", ss.auth)
 	defer ss.closeAll()
 	ready := true // the client has had ReadyForQuery: nothing of its is half done
 	for {

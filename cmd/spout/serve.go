@@ -135,6 +135,7 @@ func serveOptions(cfg *config.Config, listenFlag string, logger *slog.Logger) (p
 		}
 		opts.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 		opts.RequireTLS = s.RequireTLS == nil || *s.RequireTLS
+		opts.CleartextOverTLS = s.CleartextOverTLS
 	}
 	listen := listenFlag
 	if listen == "" {

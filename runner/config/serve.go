@@ -19,6 +19,7 @@ type Serve struct {
 	RequireTLS       *bool        `yaml:"require_tls" doc:"Refuse clients that do not use TLS; default true when a certificate is configured."`
 	TLSCert          string       `yaml:"tls_cert" doc:"The server certificate chain, PEM text (e.g. ${SPOUT_SERVE_TLS_CERT}); needs tls_key."`
 	TLSKey           string       `yaml:"tls_key" doc:"The certificate's private key, PEM text (e.g. ${SPOUT_SERVE_TLS_KEY})."`
+	CleartextOverTLS bool         `yaml:"cleartext_over_tls" doc:"Ask clients on TLS connections for the password itself, for clients without SCRAM-SHA-256; connections without TLS always use SCRAM. Needs tls_cert."`
 	Users            []*ServeUser `yaml:"-"`
 	node
 }
@@ -81,6 +82,9 @@ func (p *parser) serve(cfg *Config, n *yaml.Node) {
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		p.add(s.Pos(), "serve: tls_cert and tls_key go together")
+	}
+	if s.CleartextOverTLS && s.TLSCert == "" {
+		p.add(s.ValuePos("cleartext_over_tls"), "serve.cleartext_over_tls: needs tls_cert and tls_key (a password never crosses a plain connection)")
 	}
 	if s.RequireTLS != nil && *s.RequireTLS && s.TLSCert == "" {
 		p.add(s.ValuePos("require_tls"), "serve.require_tls: needs tls_cert and tls_key")

@@ -44,6 +44,7 @@ serve:
 		{"serve:\n  users:\n    bob:\n      scram_verifier: md5abc\n", "spout.yaml:6:23: serve.users.bob.scram_verifier: want SCRAM-SHA-256$"},
 		{"serve:\n  listen: :9193\n  tls_cert: x\n", "serve: tls_cert and tls_key go together"},
 		{"serve:\n  require_tls: true\n", "spout.yaml:4:16: serve.require_tls: needs tls_cert and tls_key"},
+		{"serve:\n  cleartext_over_tls: true\n", "spout.yaml:4:23: serve.cleartext_over_tls: needs tls_cert"},
 		{"serve:\n  max_conections: 3\n", `spout.yaml:4:3: serve: unknown key "max_conections"`},
 		{"serve:\n  statement_timeout: soon\n", "spout.yaml:4:22:"},
 	} {
