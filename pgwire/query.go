@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -311,8 +313,8 @@ func (r *staticResult) close() {}
 func (ss *session) show(name string) (result, error) {
 	if name == "all" {
 		res := &staticResult{cols: []column{{"name", pgtype.TextOID}, {"setting", pgtype.TextOID}, {"description", pgtype.TextOID}}}
-		for k, v := range ss.settings.vals {
-			res.rows = append(res.rows, []any{k, v, ""})
+		for _, k := range slices.Sorted(maps.Keys(ss.settings.vals)) {
+			res.rows = append(res.rows, []any{k, ss.settings.vals[k], ""})
 		}
 		return res, nil
 	}
