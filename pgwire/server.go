@@ -215,6 +215,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	for _, ss := range s.sessions {
 		ss.cancelQuery(errShutdown)
+		// A session blocked writing to a client that stopped reading would never see
+		// the cancel: its connection gets a last few seconds.
+		ss.conn.SetDeadline(time.Now().Add(2 * time.Second))
 	}
 	s.mu.Unlock()
 	<-finished
