@@ -64,7 +64,7 @@ func (ss *session) simpleQuery(text string) {
 			continue
 		}
 		if st.nParams > 0 {
-			ss.sendError(&pgError{code: "08P01", msg: fmt.Sprintf("there is no parameter $%d (the simple query protocol has no parameters)", st.params[0].n), pos: charPosition(text, st.offset+st.params[0].start+1)}, "", 0)
+			ss.sendError(&pgError{code: "42P02", msg: fmt.Sprintf("there is no parameter $%d (the simple query protocol has no parameters)", st.params[0].n), pos: charPosition(text, st.offset+st.params[0].start+1)}, "", 0)
 			return
 		}
 		p := &portal{stmt: &statement{st: st}, sql: st.text}
