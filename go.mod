@@ -25,6 +25,7 @@ require (
 	github.com/pganalyze/pg_query_go/v6 v6.2.5
 	github.com/turbot/steampipe-plugin-aws v1.30.0
 	github.com/turbot/steampipe-plugin-sdk/v5 v5.13.1
+	github.com/xdg-go/scram v1.4.0
 	golang.org/x/sync v0.22.0
 	google.golang.org/grpc v1.75.0
 	google.golang.org/protobuf v1.36.8
@@ -282,6 +283,7 @@ require (
 	github.com/tkrajina/go-reflector v0.5.6 // indirect
 	github.com/turbot/go-kit v1.1.0 // indirect
 	github.com/ulikunitz/xz v0.5.15 // indirect
+	github.com/xdg-go/stringprep v1.0.4 // indirect
 	github.com/zclconf/go-cty v1.14.4 // indirect
 	github.com/zeebo/errs v1.4.0 // indirect
 	github.com/zeebo/xxh3 v1.0.2 // indirect

@@ -274,21 +274,9 @@ func (r *run) execute(ctx context.Context) {
 }
 
 func (r *run) discover(ctx context.Context) (*discovery.Result, error) {
-	o := r.cfg.Organization
-	res, err := discovery.Discover(ctx, discovery.Options{
-		RoleName:          o.RoleName,
-		SessionName:       o.SessionName,
-		ExternalID:        o.ExternalID,
-		CredentialSource:  o.CredentialSource,
-		Regions:           o.Regions,
-		Exclude:           o.Exclude,
-		IncludeManagement: o.IncludeManagement,
-		Config:            o.Config,
-		EndpointURL:       o.EndpointURL,
-		ConnectionPrefix:  config.AccountConnectionPrefix,
-		Logger:            r.log,
-		Select:            r.selectAccount(),
-	})
+	o := discoveryOptions(r.cfg.Organization, r.log)
+	o.Select = r.selectAccount()
+	res, err := discovery.Discover(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -307,6 +295,22 @@ func (r *run) discover(ctx context.Context) (*discovery.Result, error) {
 	r.m.Accounts = acc
 	r.log.Info("organization discovered", "ready", len(acc.Ready), "failed", len(acc.Failed), "skipped", len(acc.Skipped))
 	return res, nil
+}
+
+func discoveryOptions(o *config.Organization, log *slog.Logger) discovery.Options {
+	return discovery.Options{
+		RoleName:          o.RoleName,
+		SessionName:       o.SessionName,
+		ExternalID:        o.ExternalID,
+		CredentialSource:  o.CredentialSource,
+		Regions:           o.Regions,
+		Exclude:           o.Exclude,
+		IncludeManagement: o.IncludeManagement,
+		Config:            o.Config,
+		EndpointURL:       o.EndpointURL,
+		ConnectionPrefix:  config.AccountConnectionPrefix,
+		Logger:            log,
+	}
 }
 
 func (r *run) notRun(selected []*config.Query, msg string) {

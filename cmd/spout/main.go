@@ -6,6 +6,7 @@
 //	spout validate --sql my_query.sql
 //	spout validate -c spout.yaml
 //	spout run -c spout.yaml [--query NAME]... [--schedule GROUP]
+//	spout serve -c spout.yaml [--listen :9193]
 //
 // Flags may come anywhere on the line, before or after a command's arguments.
 package main
@@ -51,6 +52,7 @@ type cli struct {
 	Tables     tablesCmd   `cmd:"" help:"List tables (PATTERN is a glob: 'aws_s3*')."`
 	Describe   describeCmd `cmd:"" help:"Show a table's columns and key columns."`
 	Run        runCmd      `cmd:"" help:"Run the configured queries once and deliver the results."`
+	Serve      serveCmd    `cmd:"" help:"Serve the configured connections to PostgreSQL clients (psql, Grafana, JDBC) on port 9193."`
 	Validate   validateCmd `cmd:"" help:"Check a configuration (-c, every error with file:line:col) or SQL files (--sql) without calling any API."`
 	VersionCmd versionCmd  `cmd:"" name:"version" help:"Print the version."`
 	Help       helpCmd     `cmd:"" help:"Show help for spout or for a command."`

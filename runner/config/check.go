@@ -39,7 +39,8 @@ func (p *parser) check(cfg *Config, root *yaml.Node) {
 		p.add(nodePos(root), "no connections: add one under connections, or organization discovery")
 		cfg.connsBroken = true
 	}
-	if len(cfg.Queries) == 0 {
+	// A file for spout serve alone needs no queries.
+	if len(cfg.Queries) == 0 && cfg.Serve == nil {
 		p.add(nodePos(root), "no queries: add at least one under queries")
 	}
 	if p.failed(func() { p.checkConnections(cfg); p.checkOrganization(cfg) }) {

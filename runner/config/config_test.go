@@ -423,12 +423,12 @@ func TestDocsExampleParses(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "queries", "public_buckets.sql"), []byte("select name from aws_s3_bucket"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse("config.md", dir, []byte(block), env(map[string]string{"ALERTS_WEBHOOK_URL": "https://hooks.example.com"}))
+	cfg, err := config.Parse("config.md", dir, []byte(block), env(map[string]string{"ALERTS_WEBHOOK_URL": "https://hooks.example.com", "GRAFANA_DB_PASSWORD": "pw"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cfg.Connections) != 3 || cfg.Organization == nil || len(cfg.Sinks) != 3 || len(cfg.Queries) != 3 ||
-		cfg.Organization.CredentialSource != "EcsContainer" || cfg.Run.QueryCacheMB != 0 {
+		cfg.Organization.CredentialSource != "EcsContainer" || cfg.Run.QueryCacheMB != 0 || cfg.Serve == nil || len(cfg.Serve.Users) != 2 {
 		t.Errorf("parsed %+v", cfg)
 	}
 	if q := cfg.Query("bucket_changes"); !q.Diffed() || !slices.Equal(q.Diff.Key, []string{"arn"}) ||

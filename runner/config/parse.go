@@ -138,7 +138,7 @@ var sections = []section{
 	{key: "organization", read: (*parser).organization, schema: organizationSchema},
 	{key: "schedules", read: (*parser).schedules, schema: schedulesSchema},
 	{key: "sinks", read: (*parser).sinks, schema: sinksSchema},
-	{key: "queries", required: true, read: (*parser).queries, schema: queriesSchema},
+	{key: "queries", read: (*parser).queries, schema: queriesSchema}, // required unless serve is there (check)
 	{key: "run", read: (*parser).run, schema: runSchema},
 	{key: "state", read: (*parser).state, schema: stateSchema},
 }
