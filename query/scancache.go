@@ -144,10 +144,21 @@ type connScan struct {
 	limit   int64 // -1: none
 }
 
-// cacheKey identifies the rows a connScan asks for, up to columns and limit. Quals are
-// put in a canonical order: an IN list from a join arrives in whatever order the other
-// table's rows did.
-func cacheKey(table string, req connScan) string {
+// cacheKey identifies the rows a connScan asks for, up to columns and limit: the
+// connection, the table and the quals that can change the rows the plugin returns. Those
+// are the quals on the table's key columns, and any "=" qual, which the plugin SDK uses
+// to pick matrix items (e.g. region = 'us-east-1'). Other quals (score > 3) reach no
+// API and only the SQL engine applies them, so scans differing in them are the same
+// scan. Quals are put in a canonical order: an IN list from a join arrives in whatever
+// order the other table's rows did.
+func cacheKey(schema *proto.TableSchema, table string, req connScan) string {
+	keyCols := map[string]bool{}
+	for _, k := range schema.GetListCallKeyColumnList() {
+		keyCols[k.Name] = true
+	}
+	for _, k := range schema.GetGetCallKeyColumnList() {
+		keyCols[k.Name] = true
+	}
 	var b strings.Builder
 	b.WriteString(req.target)
 	b.WriteByte(0)
@@ -155,7 +166,9 @@ func cacheKey(table string, req connScan) string {
 	for _, col := range rewrite.SortedQualColumns(req.quals) {
 		var qs []string
 		for _, q := range req.quals[col].GetQuals() {
-			qs = append(qs, q.FieldName+" "+q.GetStringValue()+" "+canonicalValue(q.Value))
+			if op := q.GetStringValue(); keyCols[col] || op == "=" {
+				qs = append(qs, q.FieldName+" "+op+" "+canonicalValue(q.Value))
+			}
 		}
 		sort.Strings(qs)
 		for _, q := range qs {
@@ -185,7 +198,7 @@ func canonicalValue(v *proto.QualValue) string {
 // acquire returns a reader of the rows req asks for: from an entry that can serve it, or
 // from a new entry whose scan it starts. started reports the latter.
 func (c *ScanCache) acquire(spec *scanSpec, req connScan) (r *entryReader, started bool, err error) {
-	key := cacheKey(spec.Table, req)
+	key := cacheKey(spec.Schema, spec.Table, req)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -273,8 +286,10 @@ type cacheEntry struct {
 	mem     []byte
 	file    *os.File
 	fileLen int64
+	rows    int64
 	done    bool
 	err     error
+	gone    bool          // released: the rows are no more
 	signal  chan struct{} // closed when rows arrive or the scan ends, if waiting
 	waiting bool
 }
@@ -304,6 +319,7 @@ func (e *cacheEntry) add(row *proto.Row) error {
 		if e.c.memUsed.Add(n) <= e.c.memMax {
 			e.mu.Lock()
 			e.mem = append(e.mem, rec...)
+			e.rows++
 			e.notify()
 			e.mu.Unlock()
 			return nil
@@ -327,6 +343,7 @@ func (e *cacheEntry) add(row *proto.Row) error {
 	e.c.mu.Unlock()
 	e.mu.Lock()
 	e.fileLen += n
+	e.rows++
 	e.notify()
 	e.mu.Unlock()
 	return nil
@@ -371,6 +388,7 @@ func (e *cacheEntry) discard() {
 func (e *cacheEntry) release() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.gone = true
 	e.c.memUsed.Add(-int64(len(e.mem)))
 	e.mem = nil
 	if e.file == nil {
@@ -408,6 +426,10 @@ func (r *entryReader) next(ctx context.Context) (*proto.Row, error) {
 	e := r.e
 	for {
 		e.mu.Lock()
+		if e.gone {
+			e.mu.Unlock()
+			return nil, fmt.Errorf("scan cache: %w", ErrClosed)
+		}
 		memLen := int64(len(e.mem))
 		size := memLen + e.fileLen
 		if r.off < size {
@@ -468,7 +490,9 @@ func (r *entryReader) record(mem []byte, file *os.File, size int64) ([]byte, err
 			r.buf = make([]byte, want)
 		}
 		r.buf = r.buf[:want]
-		if _, err := file.ReadAt(r.buf, off); err != nil {
+		if _, err := file.ReadAt(r.buf, off); errors.Is(err, os.ErrClosed) {
+			return nil, fmt.Errorf("scan cache: %w", ErrClosed)
+		} else if err != nil {
 			return nil, fmt.Errorf("reading the scan cache's spill file: %w", err)
 		}
 		r.bufOff = off
@@ -512,7 +536,8 @@ func (r *entryReader) close() {
 	defer c.mu.Unlock()
 	e.readers--
 	e.mu.Lock()
-	done := e.done
+	// A limited scan that has its rows is only winding down: let it finish and be kept.
+	done := e.done || (e.limit >= 0 && e.rows >= e.limit)
 	e.mu.Unlock()
 	switch {
 	case !done && e.readers == 0:
