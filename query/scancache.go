@@ -51,10 +51,13 @@ type ScanCache struct {
 	memUsed atomic.Int64
 
 	mu      sync.Mutex
-	entries map[string][]*cacheEntry // by connection, table and quals
-	spill   string                   // the spill directory, made on first use
-	closed  bool
-	stats   ScanCacheStats
+	entries map[string][]*cacheEntry // by connection, table and key-column quals
+	// expected is what Expect announced, by connection as queries name it, table and
+	// key-column quals
+	expected map[string]*expectation
+	spill    string // the spill directory, made on first use
+	closed   bool
+	stats    ScanCacheStats
 }
 
 // ScanCacheOptions configure a ScanCache. The zero value is usable.
@@ -89,7 +92,7 @@ func (e *Engine) NewScanCache(o ScanCacheOptions) *ScanCache {
 		o.Dir = os.TempDir()
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &ScanCache{eng: e, memMax: o.MemoryBytes, dir: o.Dir, ctx: ctx, stop: stop, entries: map[string][]*cacheEntry{}}
+	return &ScanCache{eng: e, memMax: o.MemoryBytes, dir: o.Dir, ctx: ctx, stop: stop, entries: map[string][]*cacheEntry{}, expected: map[string]*expectation{}}
 }
 
 // WithScanCache serves the query's plugin scans from c, and keeps its scans there for
@@ -144,14 +147,14 @@ type connScan struct {
 	limit   int64 // -1: none
 }
 
-// cacheKey identifies the rows a connScan asks for, up to columns and limit: the
-// connection, the table and the quals that can change the rows the plugin returns. Those
-// are the quals on the table's key columns, and any "=" qual, which the plugin SDK uses
-// to pick matrix items (e.g. region = 'us-east-1'). Other quals (score > 3) reach no
-// API and only the SQL engine applies them, so scans differing in them are the same
-// scan. Quals are put in a canonical order: an IN list from a join arrives in whatever
-// order the other table's rows did.
-func cacheKey(schema *proto.TableSchema, table string, req connScan) string {
+// scanQuals splits a scan's quals by what they do to the rows the plugin returns. Quals
+// on the table's key columns reach the API: key holds them, canonically ordered (an IN
+// list from a join arrives in whatever order the other table's rows did), and scans
+// differing in them are different scans. An "=" qual on another column may pick the
+// plugin SDK's matrix items (region = 'us-east-1'): a filter, which only removes rows, so
+// a scan without it holds every row of one with it (the SQL engine applies the whole
+// WHERE again). Any other qual (score > 3) reaches no API and is ignored.
+func scanQuals(schema *proto.TableSchema, quals map[string]*proto.Quals) (key string, filters []string) {
 	keyCols := map[string]bool{}
 	for _, k := range schema.GetListCallKeyColumnList() {
 		keyCols[k.Name] = true
@@ -160,14 +163,15 @@ func cacheKey(schema *proto.TableSchema, table string, req connScan) string {
 		keyCols[k.Name] = true
 	}
 	var b strings.Builder
-	b.WriteString(req.target)
-	b.WriteByte(0)
-	b.WriteString(table)
-	for _, col := range rewrite.SortedQualColumns(req.quals) {
+	for _, col := range rewrite.SortedQualColumns(quals) {
 		var qs []string
-		for _, q := range req.quals[col].GetQuals() {
-			if op := q.GetStringValue(); keyCols[col] || op == "=" {
-				qs = append(qs, q.FieldName+" "+op+" "+canonicalValue(q.Value))
+		for _, q := range quals[col].GetQuals() {
+			text := qualText(q)
+			switch {
+			case keyCols[col]:
+				qs = append(qs, text)
+			case q.GetStringValue() == "=":
+				filters = append(filters, text)
 			}
 		}
 		sort.Strings(qs)
@@ -176,7 +180,48 @@ func cacheKey(schema *proto.TableSchema, table string, req connScan) string {
 			b.WriteString(q)
 		}
 	}
-	return b.String()
+	sort.Strings(filters)
+	return b.String(), slices.Compact(filters)
+}
+
+func qualText(q *proto.Qual) string {
+	return q.FieldName + " " + q.GetStringValue() + " " + canonicalValue(q.Value)
+}
+
+// withoutFilters returns quals without the filters not in keep.
+func withoutFilters(quals map[string]*proto.Quals, filters, keep []string) map[string]*proto.Quals {
+	drop := map[string]bool{}
+	for _, f := range filters {
+		if !slices.Contains(keep, f) {
+			drop[f] = true
+		}
+	}
+	if len(drop) == 0 {
+		return quals
+	}
+	out := make(map[string]*proto.Quals, len(quals))
+	for col, qs := range quals {
+		var kept []*proto.Qual
+		for _, q := range qs.GetQuals() {
+			if !drop[qualText(q)] {
+				kept = append(kept, q)
+			}
+		}
+		if len(kept) > 0 {
+			out[col] = &proto.Quals{Quals: kept}
+		}
+	}
+	return out
+}
+
+// subset reports whether every element of a is in b.
+func subset(a, b []string) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 func canonicalValue(v *proto.QualValue) string {
@@ -198,21 +243,40 @@ func canonicalValue(v *proto.QualValue) string {
 // acquire returns a reader of the rows req asks for: from an entry that can serve it, or
 // from a new entry whose scan it starts. started reports the latter.
 func (c *ScanCache) acquire(spec *scanSpec, req connScan) (r *entryReader, started bool, err error) {
-	key := cacheKey(spec.Schema, spec.Table, req)
+	qkey, filters := scanQuals(spec.Schema, req.quals)
+	key := req.target + "\x00" + spec.Table + qkey
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, false, ErrClosed
 	}
 	for _, e := range c.entries[key] {
-		if e.serves(req) {
+		if e.serves(req, filters) {
 			e.readers++
 			c.stats.CachedScans++
 			return &entryReader{e: e, limit: req.limit}, false, nil
 		}
 	}
+	// Scan for the queries expected to follow as well, so that they are served.
+	if exp := c.expected[spec.conn.name+"\x00"+spec.Table+qkey]; exp != nil && req.limit < 0 {
+		wide := slices.Clone(req.columns)
+		for _, col := range exp.columns {
+			if !slices.Contains(wide, col) {
+				wide = append(wide, col)
+			}
+		}
+		var keep []string
+		for _, f := range filters {
+			if slices.Contains(exp.filters, f) {
+				keep = append(keep, f)
+			}
+		}
+		req = connScan{target: req.target, columns: wide, quals: withoutFilters(req.quals, filters, keep), limit: -1}
+		filters = keep
+	}
 	ctx, cancel := context.WithCancel(c.ctx)
-	e := &cacheEntry{c: c, key: key, columns: req.columns, limit: req.limit, readers: 1, cancel: cancel, signal: make(chan struct{})}
+	e := &cacheEntry{c: c, key: key, columns: req.columns, filters: filters, limit: req.limit,
+		readers: 1, cancel: cancel, signal: make(chan struct{})}
 	c.entries[key] = append(c.entries[key], e)
 	c.stats.PluginScans++
 	c.wg.Add(1)
@@ -232,6 +296,50 @@ func (c *ScanCache) acquire(spec *scanSpec, req connScan) (r *entryReader, start
 		e.finish(err)
 	}()
 	return &entryReader{e: e, limit: req.limit}, true, nil
+}
+
+// expectation is what the queries announced with Expect ask of one table scan: the
+// columns they name, and the filters all of them have.
+type expectation struct {
+	columns []string
+	filters []string
+}
+
+// Expect tells the cache that sqlText will run on it, so that an identical scan of an
+// earlier query asks the plugin for what this one needs too and serves it: the columns
+// the query names, and (for a scan without a pushed LIMIT) only the filters every
+// expected query of that scan shares. Announcing every query of a batch before running
+// any makes each distinct scan run once whichever query reaches it first. It calls no
+// API. A column is named when it appears in the query's text as a word; scans pinned by
+// a join or subquery are not widened.
+func (c *ScanCache) Expect(ctx context.Context, sqlText string) error {
+	p, err := c.eng.prepare(ctx, sqlText, nil)
+	if err != nil {
+		return err
+	}
+	defer c.eng.release(p.scans)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, spec := range p.scans {
+		if len(spec.Params) > 0 {
+			continue
+		}
+		qkey, filters := scanQuals(spec.Schema, spec.Quals)
+		k := spec.conn.name + "\x00" + spec.Table + qkey
+		exp := c.expected[k]
+		if exp == nil {
+			exp = &expectation{filters: filters}
+			c.expected[k] = exp
+		} else {
+			exp.filters = slices.DeleteFunc(exp.filters, func(f string) bool { return !slices.Contains(filters, f) })
+		}
+		for _, col := range spec.Schema.Columns {
+			if !slices.Contains(exp.columns, col.Name) && findIdent(sqlText, col.Name) >= 0 {
+				exp.columns = append(exp.columns, col.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // spillFile creates a file for one entry's rows.
@@ -273,6 +381,7 @@ type cacheEntry struct {
 	c       *ScanCache
 	key     string
 	columns []string
+	filters []string // the filter quals the scan had (see scanQuals)
 	limit   int64
 	cancel  context.CancelFunc
 	readers int  // guarded by c.mu
@@ -294,14 +403,18 @@ type cacheEntry struct {
 	waiting bool
 }
 
-// serves reports whether e's rows answer req (same key already).
-func (e *cacheEntry) serves(req connScan) bool {
-	for _, col := range req.columns {
-		if !slices.Contains(e.columns, col) {
-			return false
-		}
+// serves reports whether e's rows answer req, whose filters are given (the key is
+// already the same): it has the columns, and no filter req lacks. A scan with fewer
+// filters has more rows, which only serves a request without a limit; a limited request
+// is served from a scan without a limit or with a larger one.
+func (e *cacheEntry) serves(req connScan, filters []string) bool {
+	if !subset(req.columns, e.columns) || !subset(e.filters, filters) {
+		return false
 	}
-	return e.limit < 0 || (req.limit >= 0 && req.limit <= e.limit)
+	if req.limit < 0 {
+		return e.limit < 0
+	}
+	return len(e.filters) == len(filters) && (e.limit < 0 || req.limit <= e.limit)
 }
 
 // add appends one row; it is the plugin stream's send function.

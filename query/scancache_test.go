@@ -417,3 +417,92 @@ func spillFiles(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// An "=" qual on a column that is not a key column only filters (the SDK may use it to
+// pick matrix items): a scan without it serves a scan with it, never the reverse.
+func TestScanCacheFilterQuals(t *testing.T) {
+	eng := cacheEngine(t)
+	filtered := "select id from test_types where account_id = '000000000000' and score < 15"
+	all := "select id, account_id, score from test_types"
+	wantFiltered, _ := collect(t, eng, filtered)
+	wantAll, _ := collect(t, eng, all)
+	for _, tc := range []struct {
+		name    string
+		queries []string
+		calls   int
+	}{
+		{"unfiltered first", []string{all, filtered}, 1},
+		{"filtered first", []string{filtered, all}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCache(t, eng, query.ScanCacheOptions{})
+			testplugin.Calls.Reset()
+			for _, sql := range tc.queries {
+				want := wantAll
+				if sql == filtered {
+					want = wantFiltered
+				}
+				rows, _ := collect(t, eng, sql, query.WithScanCache(c))
+				if !reflect.DeepEqual(sortedRows(rows), sortedRows(want)) {
+					t.Errorf("%s: rows %v, want %v", sql, sortedRows(rows), sortedRows(want))
+				}
+			}
+			if n := len(testplugin.Calls.ForTable("test_types")); n != tc.calls {
+				t.Errorf("test_types got %d calls, want %d", n, tc.calls)
+			}
+		})
+	}
+}
+
+// Queries announced with Expect make each distinct scan run once, whichever query gets
+// there first: the first scan asks for every column the others name and drops the
+// filters they do not share.
+func TestScanCacheExpect(t *testing.T) {
+	eng := cacheEngine(t)
+	queries := []string{
+		"select name from test_types where account_id = '000000000000'",
+		"select id, name, score from test_types",
+		"select count(*) from test_types where score > 10",
+		"select id from test_types where active", // another scan: active is a key column
+	}
+	var want [][]string
+	for _, sql := range queries {
+		rows, _ := collect(t, eng, sql)
+		want = append(want, sortedRows(rows))
+	}
+	c := newCache(t, eng, query.ScanCacheOptions{})
+	for _, sql := range queries {
+		if err := c.Expect(t.Context(), sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testplugin.Calls.Reset()
+	for i, sql := range queries {
+		rows, _ := collect(t, eng, sql, query.WithScanCache(c))
+		if got := sortedRows(rows); !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("%s: rows %v, want %v", sql, got, want[i])
+		}
+	}
+	calls := testplugin.Calls.ForTable("test_types")
+	if len(calls) != 2 {
+		t.Fatalf("test_types got %d calls, want 2: %v", len(calls), callSets("test_types"))
+	}
+	if cols := pluginColumns(calls[0]); !subsetOf([]string{"id", "name", "score"}, cols) {
+		t.Errorf("the first scan asked for %v, want id, name and score at least", cols)
+	}
+	if q := qualSet(calls[0]); len(q) != 0 {
+		t.Errorf("the first scan kept quals %v; want the account_id filter dropped", q)
+	}
+	if err := c.Expect(t.Context(), "select nope from test_types"); err == nil {
+		t.Error("Expect accepted a query that does not plan")
+	}
+}
+
+func subsetOf(a, b []string) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
