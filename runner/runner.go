@@ -207,6 +207,7 @@ func (r *run) execute(ctx context.Context) {
 
 	if r.cache = newScanCache(r.eng, r.cfg); r.cache != nil {
 		defer r.cache.Close()
+		r.expectScans(ctx, selected)
 	}
 	stop := r.heartbeat(ctx, len(selected))
 	r.m.Queries = r.runQueries(ctx, selected)

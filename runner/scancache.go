@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"regexp"
 	"strconv"
 	"strings"
@@ -24,6 +25,17 @@ func newScanCache(eng *query.Engine, cfg *config.Config) *query.ScanCache {
 }
 
 var sizeRe = regexp.MustCompile(`(?i)^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$`)
+
+// expectScans announces the run's queries to its scan cache, so that the first scan of
+// each distinct scan fetches what every query needs of it, whichever query starts it.
+func (r *run) expectScans(ctx context.Context, queries []*config.Query) {
+	for _, q := range queries {
+		if err := r.cache.Expect(ctx, q.Text); err != nil {
+			// The query fails on its own when it runs, and says why there.
+			r.log.Debug("scan cache: query not announced", "query", q.Name, "error", err.Error())
+		}
+	}
+}
 
 // parseSize reads a size in DuckDB's notation (KB = 1000 bytes, KiB = 1024), as
 // run.memory_limit is written; 0 when s is empty or not a size (config checks say so).
