@@ -31,7 +31,8 @@ type queryOptions struct {
 // lets scans already running finish filling the cache.
 //
 // Size the cache well above the largest scan: the plugin SDK (v5.13) hangs a cached scan
-// whose result outgrows the cache, and only the query's context ends it.
+// whose result outgrows the cache, and only the query's context ends it. Scans served
+// by a ScanCache (WithScanCache) never use the plugins' cache.
 func UseCache() QueryOption { return func(o *queryOptions) { o.cache = true } }
 
 // AllowPartial keeps a query going when one member connection of an aggregator fails:

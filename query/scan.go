@@ -361,7 +361,9 @@ func (spec *scanSpec) call(ctx context.Context, req connScan, send func(*proto.R
 			Limit: limit,
 		},
 		ExecuteConnectionData: map[string]*proto.ExecuteConnectionData{
-			req.target: {Limit: limit, CacheEnabled: spec.cache, CacheTtl: 300},
+			// A scan cache's scans outlive the query that started them: the SDK's
+			// cache, which hangs scans that outgrow it, stays out of them.
+			req.target: {Limit: limit, CacheEnabled: spec.cache && spec.scanCache == nil, CacheTtl: 300},
 		},
 	}
 	stream := plugin.NewStream(ctx, func(resp *proto.ExecuteResponse) error {

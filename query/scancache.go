@@ -29,8 +29,15 @@ import (
 //     as large, never the reverse: a limited scan's rows are not the whole table;
 //   - a scan whose quals come from a join or a subquery, from one that received the same
 //     set of values (each distinct set is a distinct scan);
+//   - a scan whose quals only filter (an = qual on a column that is not a key column,
+//     which the plugin SDK may use to skip regions), from one without them, since the SQL
+//     engine applies the whole WHERE again; quals that reach no API (score > 3 on a
+//     column that is not a key column) make no difference at all;
 //   - a scan still running: the second query reads its rows as they arrive, and the scan
 //     goes on as long as one of its readers does.
+//
+// Which query reaches a scan first is often a matter of timing; Expect announces the
+// queries to come, so that the first scan asks for what all of them need.
 //
 // A scan that fails or is cancelled is not kept: the queries reading it see its failure
 // (a member connection of an aggregator failing is reported for each of them), and later
@@ -38,8 +45,8 @@ import (
 // queries that may see the same data, not to a long-lived process.
 //
 // Rows are held in memory up to ScanCacheOptions.MemoryBytes over all scans, and beyond
-// that written to files in a private directory that Close removes. The cache never uses
-// the plugins' own query cache (see UseCache). A cache is safe for concurrent use and
+// that written to files in a private directory that Close removes. Its scans never use
+// the plugins' own query cache (UseCache is ignored for them). A cache is safe for concurrent use and
 // belongs to the engine that made it.
 type ScanCache struct {
 	eng     *Engine
