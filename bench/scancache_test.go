@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ queries:
 // Organizations and STS calls left out) without the run's scan cache (run.scan_cache:
 // false), with it, and for one query per distinct scan: with the cache, the run should
 // make no more requests than the distinct scans need. It also reports the manifest's
-// connection scans made and served from the cache, and each run's wall time. One op is
+// connection scans made and served from the cache, and each run's wall time and peak RSS. One op is
 // three runs; use -benchtime 1x.
 func BenchmarkReferenceRunScanCache(b *testing.B) {
 	bin := buildSpout(b)
@@ -77,7 +78,7 @@ func BenchmarkReferenceRunScanCache(b *testing.B) {
 		{"after", referenceConfig},
 		{"distinct", distinctScansConfig},
 	}
-	sums := map[string]float64{}
+	sums, peak := map[string]float64{}, map[string]float64{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for _, c := range configs {
@@ -96,6 +97,7 @@ func BenchmarkReferenceRunScanCache(b *testing.B) {
 				b.Fatalf("spout run (%s): %v\nstderr: %s\nstdout tail: %s", c.name, err, stderr.String(), tail(stdout.String(), 3000))
 			}
 			sums[c.name+"-s/run"] += time.Since(start).Seconds()
+			peak[c.name+"-MB-peak-rss"] = max(peak[c.name+"-MB-peak-rss"], float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)/1024)
 			reqs := srv.Requests()
 			byAction := map[string]int{}
 			n := 0
@@ -122,6 +124,9 @@ func BenchmarkReferenceRunScanCache(b *testing.B) {
 	}
 	for name, v := range sums {
 		b.ReportMetric(v/float64(b.N), name)
+	}
+	for name, v := range peak {
+		b.ReportMetric(v, name)
 	}
 }
 
