@@ -109,13 +109,7 @@ func BenchmarkReferenceRun(b *testing.B) {
 		b.Fatal(err)
 	}
 	dsn := pgtest.DSN(b)
-	env := append(os.Environ(),
-		"AWS_ACCESS_KEY_ID=AKIDSPOUTBENCH", "AWS_SECRET_ACCESS_KEY=spout-bench-secret",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_ENDPOINT_URL="+srv.URL(), "BENCH_ENDPOINT="+srv.URL(), "BENCH_PG_DSN="+dsn,
-		"SPOUT_LOG_LEVEL=info", "SPOUT_CONFIG=", "SPOUT_CONFIG_YAML=", "AWS_PROFILE=", "AWS_REGION=", "AWS_DEFAULT_REGION=")
-	// SPOUT_BENCH_ENV adds settings to the child's environment, e.g. GOMEMLIMIT=300MiB.
-	env = append(env, strings.Fields(os.Getenv("SPOUT_BENCH_ENV"))...)
+	env := referenceEnv(srv, dsn)
 
 	var wall, toFirst, toPlugin time.Duration
 	var peakKB int64
@@ -168,6 +162,18 @@ func BenchmarkReferenceRun(b *testing.B) {
 	b.ReportMetric(float64(peakKB)/1024, "MB-peak-rss")
 	b.ReportMetric(float64(toFirst.Milliseconds())/n, "ms-to-first-api-call")
 	b.ReportMetric(float64(toPlugin.Milliseconds())/n, "ms-to-first-plugin-call")
+}
+
+// referenceEnv is the environment spout run gets in the reference run: dummy AWS
+// credentials, the fake's endpoint, the PostgreSQL DSN, nothing from the host's AWS setup.
+func referenceEnv(srv *fakeaws.Server, dsn string) []string {
+	env := append(os.Environ(),
+		"AWS_ACCESS_KEY_ID=AKIDSPOUTBENCH", "AWS_SECRET_ACCESS_KEY=spout-bench-secret",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_ENDPOINT_URL="+srv.URL(), "BENCH_ENDPOINT="+srv.URL(), "BENCH_PG_DSN="+dsn,
+		"SPOUT_LOG_LEVEL=info", "SPOUT_CONFIG=", "SPOUT_CONFIG_YAML=", "AWS_PROFILE=", "AWS_REGION=", "AWS_DEFAULT_REGION=")
+	// SPOUT_BENCH_ENV adds settings to the child's environment, e.g. GOMEMLIMIT=300MiB.
+	return append(env, strings.Fields(os.Getenv("SPOUT_BENCH_ENV"))...)
 }
 
 // joinCgroup moves the child into the cgroup SPOUT_BENCH_CGROUP names (a directory with a

@@ -7,6 +7,9 @@
 // table reference into a scan that receives the columns, quals and limit the query pins,
 // and lets DuckDB evaluate the rest. Rows stream like pgx's or database/sql's.
 //
+// A ScanCache (Engine.NewScanCache, WithScanCache) lets the queries of a batch share
+// their plugin scans, so that each distinct scan calls the API once.
+//
 // Errors a caller can act on are typed: *SQLError and *MissingQualError are located in
 // the query text (PositionOf), *PluginError names the connection and table whose scan
 // failed, and *ConnectionError the connection New could not set up.

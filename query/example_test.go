@@ -87,3 +87,42 @@ func ExampleEngine_Plan() {
 	}
 	// Output: line 2, column 6: test_required needs [kind]
 }
+
+// A scan cache lets a batch of queries, such as one scheduled run, share their plugin
+// scans: the second query below is served from the first one's rows, without an API call.
+func ExampleEngine_NewScanCache() {
+	ctx := context.Background()
+	eng, err := query.New(ctx,
+		query.WithPlugin("test", testplugin.Plugin),
+		query.WithConnection("test", "test", `rows = 5`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer eng.Close()
+
+	cache := eng.NewScanCache(query.ScanCacheOptions{MemoryBytes: 64 << 20})
+	defer cache.Close()
+	for _, sql := range []string{
+		"select id, name, score from test_types",
+		"select count(*) from test_types where score > 3", // a subset of the columns: served
+	} {
+		rows, err := eng.Query(ctx, sql, query.WithScanCache(cache))
+		if err != nil {
+			log.Fatal(err)
+		}
+		for rows.Next() {
+		}
+		if err := rows.Err(); err != nil {
+			log.Fatal(err)
+		}
+		for _, s := range rows.Stats() {
+			fmt.Printf("%s: %d plugin scans, %d from the cache\n", s.Table, s.PluginScans, s.CachedScans)
+		}
+	}
+	st := cache.Stats()
+	fmt.Println("run:", st.PluginScans, "plugin scans,", st.CachedScans, "from the cache")
+	// Output:
+	// test_types: 1 plugin scans, 0 from the cache
+	// test_types: 0 plugin scans, 1 from the cache
+	// run: 1 plugin scans, 1 from the cache
+}

@@ -21,8 +21,9 @@ import (
 type QueryOption func(*queryOptions)
 
 type queryOptions struct {
-	cache   bool
-	partial bool
+	cache     bool
+	partial   bool
+	scanCache *ScanCache
 }
 
 // UseCache lets the query reuse rows of identical scans made in the last 5 minutes (the
@@ -30,7 +31,8 @@ type queryOptions struct {
 // lets scans already running finish filling the cache.
 //
 // Size the cache well above the largest scan: the plugin SDK (v5.13) hangs a cached scan
-// whose result outgrows the cache, and only the query's context ends it.
+// whose result outgrows the cache, and only the query's context ends it. Scans served
+// by a ScanCache (WithScanCache) never use the plugins' cache.
 func UseCache() QueryOption { return func(o *queryOptions) { o.cache = true } }
 
 // AllowPartial keeps a query going when one member connection of an aggregator fails:
@@ -84,6 +86,9 @@ func (e *Engine) prepare(ctx context.Context, sqlText string, opts []QueryOption
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.scanCache != nil && o.scanCache.eng != e {
+		return nil, errors.New("query: WithScanCache: the scan cache belongs to another engine")
+	}
 	pl, err := rewrite.Rewrite(sqlText, catalog{e}, e.newScanID)
 	if err != nil {
 		return nil, locate(sqlText, err)
@@ -92,13 +97,14 @@ func (e *Engine) prepare(ctx context.Context, sqlText string, opts []QueryOption
 	for _, s := range pl.Scans {
 		conn := e.byName[s.Connection]
 		spec := &scanSpec{
-			Scan:    s,
-			host:    e.hosts[conn.plugin],
-			conn:    conn,
-			targets: e.targets(conn),
-			cache:   o.cache,
-			partial: o.partial,
-			stats:   newScanStats(),
+			Scan:      s,
+			host:      e.hosts[conn.plugin],
+			conn:      conn,
+			targets:   e.targets(conn),
+			cache:     o.cache,
+			partial:   o.partial,
+			stats:     newScanStats(),
+			scanCache: o.scanCache,
 		}
 		p.scans = append(p.scans, spec)
 		e.scans.Store(s.ID, spec)

@@ -159,6 +159,7 @@ func (r *Rows) Stats() []ScanStats {
 			st.Errors[k] = v
 		}
 		st.Columns = append(st.Columns, s.stats.columns...)
+		st.PluginScans, st.CachedScans = s.stats.pluginScans, s.stats.cachedScans
 		s.stats.mu.Unlock()
 		out = append(out, st)
 	}
@@ -171,6 +172,10 @@ type ScanStats struct {
 	Columns []string         // columns requested from the plugin
 	Rows    map[string]int64 // rows received, by connection
 	Errors  map[string]error // failed connections
+	// PluginScans counts the connection scans (one per connection the scan covers, and
+	// per join-parameter lookup) made through the plugin; CachedScans those a ScanCache
+	// served from an identical scan of an earlier or concurrent query.
+	PluginScans, CachedScans int
 }
 
 // translate prefers the typed error a plugin scan recorded over DuckDB's text of it.

@@ -24,7 +24,9 @@ type scanSpec struct {
 	targets []string    // the concrete connections to execute against
 	cache   bool
 	partial bool // a failing member connection is recorded instead of failing the scan
-	stats   *scanStats
+	// scanCache, when set, serves the scan's connection scans (WithScanCache).
+	scanCache *ScanCache
+	stats     *scanStats
 	// plans holds the query parameters' own plans, made with the query that needs them
 	// and run just before it (Engine.resolveQueryParams).
 	plans map[*rewrite.Param]*prepared
@@ -49,6 +51,8 @@ type scanStats struct {
 	errs    map[string]error
 	columns []string
 	started bool
+	// connection scans made through the plugin, and served by the scan cache
+	pluginScans, cachedScans int
 }
 
 func newScanStats() *scanStats {
@@ -58,6 +62,16 @@ func newScanStats() *scanStats {
 func (s *scanStats) addRow(conn string) {
 	s.mu.Lock()
 	s.rows[conn]++
+	s.mu.Unlock()
+}
+
+func (s *scanStats) scanned(cached bool) {
+	s.mu.Lock()
+	if cached {
+		s.cachedScans++
+	} else {
+		s.pluginScans++
+	}
 	s.mu.Unlock()
 }
 
@@ -281,52 +295,90 @@ func (s *scanSource) execute(ctx context.Context, target string, quals map[strin
 		// count(*) projects nothing; ask for the cheapest column so the plugin still lists.
 		columns = []string{spec.Schema.Columns[0].Name}
 	}
-	var limit *proto.NullableInt
-	if spec.Limit >= 0 {
-		limit = &proto.NullableInt{Value: spec.Limit}
-	}
-	req := &proto.ExecuteRequest{
-		Table:      spec.Table,
-		Connection: target,
-		CallId:     fmt.Sprintf("spout-%d", callSeq.Add(1)),
-		QueryContext: &proto.QueryContext{
-			Columns: columns,
-			Quals:   quals,
-			//lint:ignore SA1019 plugins built on SDKs before ExecuteConnectionData read the limit here
-			Limit: limit,
-		},
-		ExecuteConnectionData: map[string]*proto.ExecuteConnectionData{
-			target: {Limit: limit, CacheEnabled: spec.cache, CacheTtl: 300},
-		},
-	}
-	stream := plugin.NewStream(ctx, func(resp *proto.ExecuteResponse) error {
-		if resp == nil || resp.Row == nil {
-			return nil
-		}
+	req := connScan{target: target, columns: columns, quals: quals, limit: spec.Limit}
+	err := spec.rows(ctx, req, func(row *proto.Row) error {
 		select {
-		case rows <- scanRow{row: resp.Row, conn: target}:
+		case rows <- scanRow{row: row, conn: target}:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	})
-	// Execute (rather than CallExecuteAsync) returns the scan's own error: the async
-	// path can report a failed scan as a clean end of stream.
-	err := spec.host.Execute(req, stream)
 	if err == nil || ctx.Err() != nil {
 		return
 	}
-	perr := &PluginError{Plugin: spec.host.Name(), Connection: target, Table: spec.Table, Err: err}
-	spec.stats.fail(target, perr)
+	spec.stats.fail(target, err)
 	if spec.partial {
 		s.eng.logger.Warn("connection failed; its rows are missing from the result",
 			"connection", target, "table", spec.Table, "error", err)
 		return
 	}
 	select {
-	case rows <- scanRow{err: perr}:
+	case rows <- scanRow{err: err}:
 	case <-ctx.Done():
 	}
+}
+
+// rows hands send the rows of one connection scan: from the scan cache when the query
+// has one, otherwise straight from the plugin.
+func (spec *scanSpec) rows(ctx context.Context, req connScan, send func(*proto.Row) error) error {
+	if spec.scanCache == nil {
+		spec.stats.scanned(false)
+		return spec.call(ctx, req, send)
+	}
+	r, started, err := spec.scanCache.acquire(spec, req)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	spec.stats.scanned(!started)
+	for {
+		row, err := r.next(ctx)
+		if err != nil || row == nil {
+			return err
+		}
+		if err := send(row); err != nil {
+			return err
+		}
+	}
+}
+
+// call executes one connection scan through the plugin, handing each row to send. A
+// failure is a *PluginError; a cancelled scan ends early without one.
+func (spec *scanSpec) call(ctx context.Context, req connScan, send func(*proto.Row) error) error {
+	var limit *proto.NullableInt
+	if req.limit >= 0 {
+		limit = &proto.NullableInt{Value: req.limit}
+	}
+	pr := &proto.ExecuteRequest{
+		Table:      spec.Table,
+		Connection: req.target,
+		CallId:     fmt.Sprintf("spout-%d", callSeq.Add(1)),
+		QueryContext: &proto.QueryContext{
+			Columns: req.columns,
+			Quals:   req.quals,
+			//lint:ignore SA1019 plugins built on SDKs before ExecuteConnectionData read the limit here
+			Limit: limit,
+		},
+		ExecuteConnectionData: map[string]*proto.ExecuteConnectionData{
+			// A scan cache's scans outlive the query that started them: the SDK's
+			// cache, which hangs scans that outgrow it, stays out of them.
+			req.target: {Limit: limit, CacheEnabled: spec.cache && spec.scanCache == nil, CacheTtl: 300},
+		},
+	}
+	stream := plugin.NewStream(ctx, func(resp *proto.ExecuteResponse) error {
+		if resp == nil || resp.Row == nil {
+			return nil
+		}
+		return send(resp.Row)
+	})
+	// Execute (rather than CallExecuteAsync) returns the scan's own error: the async
+	// path can report a failed scan as a clean end of stream.
+	err := spec.host.Execute(pr, stream)
+	if err == nil || ctx.Err() != nil {
+		return nil
+	}
+	return &PluginError{Plugin: spec.host.Name(), Connection: req.target, Table: spec.Table, Err: err}
 }
 
 // resolveParams returns the scan's quals with every join parameter turned into an IN
@@ -375,23 +427,9 @@ func (e *Engine) distinctValues(ctx context.Context, spec *scanSpec, column stri
 	g.SetLimit(e.maxConnScans)
 	for _, target := range spec.targets {
 		g.Go(func() error {
-			req := &proto.ExecuteRequest{
-				Table:      spec.Table,
-				Connection: target,
-				CallId:     fmt.Sprintf("spout-%d", callSeq.Add(1)),
-				QueryContext: &proto.QueryContext{
-					Columns: []string{column},
-					Quals:   spec.Quals,
-				},
-				ExecuteConnectionData: map[string]*proto.ExecuteConnectionData{
-					target: {CacheEnabled: spec.cache, CacheTtl: 300},
-				},
-			}
-			stream := plugin.NewStream(gctx, func(resp *proto.ExecuteResponse) error {
-				if resp == nil || resp.Row == nil {
-					return nil
-				}
-				v, err := columnValue(resp.Row.Columns[column])
+			req := connScan{target: target, columns: []string{column}, quals: spec.Quals, limit: -1}
+			err := spec.rows(gctx, req, func(row *proto.Row) error {
+				v, err := columnValue(row.Columns[column])
 				if err != nil {
 					return nil
 				}
@@ -400,10 +438,10 @@ func (e *Engine) distinctValues(ctx context.Context, spec *scanSpec, column stri
 				mu.Unlock()
 				return nil
 			})
-			if err := spec.host.Execute(req, stream); err != nil && gctx.Err() == nil {
-				return &PluginError{Plugin: spec.host.Name(), Connection: target, Table: spec.Table, Err: err}
+			if gctx.Err() != nil {
+				return nil
 			}
-			return nil
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {

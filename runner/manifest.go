@@ -31,6 +31,9 @@ type Manifest struct {
 	Errors   []string        `json:"errors,omitempty"`
 	Accounts *AccountsResult `json:"accounts,omitempty"`
 	Queries  []QueryResult   `json:"queries"`
+	// APIScans and CachedScans sum the queries' (see QueryResult).
+	APIScans    int `json:"api_scans"`
+	CachedScans int `json:"cached_scans"`
 	// Sinks sums the per-query outcomes by sink.
 	Sinks         []SinkSummary `json:"sinks"`
 	ManifestSinks []SinkResult  `json:"manifest_sinks,omitempty"`
@@ -79,7 +82,12 @@ type QueryResult struct {
 	// Connections are the connections the query scanned, with the rows each returned to
 	// the engine (before filtering and joins) or why it failed.
 	Connections map[string]ConnectionResult `json:"connections,omitempty"`
-	Sinks       []SinkResult                `json:"sinks"`
+	// APIScans counts the query's connection scans (one table of one connection, or one
+	// join-parameter lookup) that called the plugin; CachedScans those the run's scan
+	// cache served from an identical scan of the run (run.scan_cache).
+	APIScans    int          `json:"api_scans"`
+	CachedScans int          `json:"cached_scans"`
+	Sinks       []SinkResult `json:"sinks"`
 	// Diff is what a diffed query found and whether its state advanced.
 	Diff      *DiffResult `json:"diff,omitempty"`
 	startedAt time.Time
@@ -148,7 +156,10 @@ func (m *Manifest) ok() bool {
 func (m *Manifest) summarize() {
 	idx := map[string]int{}
 	m.Sinks = []SinkSummary{}
+	m.APIScans, m.CachedScans = 0, 0
 	for _, q := range m.Queries {
+		m.APIScans += q.APIScans
+		m.CachedScans += q.CachedScans
 		for _, s := range q.Sinks {
 			i, ok := idx[s.Name]
 			if !ok {
@@ -184,6 +195,8 @@ var manifestColumns = []sink.Column{
 	{Name: "error", Type: sink.TypeText},
 	{Name: "connections", Type: sink.TypeJSONB},
 	{Name: "sinks", Type: sink.TypeJSONB},
+	{Name: "api_scans", Type: sink.TypeBigint},
+	{Name: "cached_scans", Type: sink.TypeBigint},
 	{Name: "diff", Type: sink.TypeJSONB},
 }
 
@@ -202,7 +215,7 @@ func (m *Manifest) rows() []sink.Row {
 			diff = json.RawMessage(b)
 		}
 		rows = append(rows, sink.Row{m.RunID, q.Name, q.Status, q.Rows, q.DurationMS, q.startedAt,
-			errText, json.RawMessage(conns), json.RawMessage(sinks), diff})
+			errText, json.RawMessage(conns), json.RawMessage(sinks), int64(q.APIScans), int64(q.CachedScans), diff})
 	}
 	return rows
 }

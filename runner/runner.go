@@ -180,6 +180,7 @@ type run struct {
 
 	prepared *prepared         // what validation built: the sinks, and the engine without discovery
 	eng      *query.Engine     // the engine the queries run on: prepared's, or one over the discovered accounts
+	cache    *query.ScanCache  // the run's scans, shared by its queries; nil when run.scan_cache is false
 	failed   map[string]string // discovered connections whose role could not be assumed
 	members  map[string]int    // aggregator → how many connections it fans out over
 	sharder  *sharder          // nil unless the run is sharded
@@ -265,6 +266,10 @@ func (r *run) execute(ctx context.Context) {
 		r.eng = eng
 	}
 
+	if r.cache = newScanCache(r.eng, r.cfg); r.cache != nil {
+		defer r.cache.Close()
+		r.expectScans(ctx, selected)
+	}
 	stop := r.heartbeat(ctx, len(selected))
 	r.m.Queries = r.runQueries(ctx, selected)
 	stop()
@@ -409,6 +414,9 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 		res.Sinks, res.Status = d.results, StatusOK
 		return res
 	}
+	if r.cache != nil {
+		qopts = append(qopts, query.WithScanCache(r.cache))
+	}
 	rows, err := r.eng.Query(qctx, q.Text, qopts...)
 	if err != nil {
 		return fail(queryErr(qctx, err))
@@ -461,6 +469,10 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 		err = r.wholeScanFailed(stats)
 	}
 	res.Connections = r.connectionResults(stats)
+	for _, s := range stats {
+		res.APIScans += s.PluginScans
+		res.CachedScans += s.CachedScans
+	}
 	if err == nil && ctx.Err() != nil {
 		// Stopped from outside after the last row: a result is committed only by a run
 		// that is still wanted.

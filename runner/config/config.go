@@ -141,9 +141,13 @@ type Run struct {
 	Heartbeat     Duration `yaml:"heartbeat" doc:"How often a heartbeat is logged while queries run; default 30s."`
 	ManifestSinks []string `yaml:"manifest_sinks" doc:"Sinks that also receive the run manifest, as a result named spout_manifest with one row per query."`
 	QueryCacheMB  int      `yaml:"query_cache_mb" doc:"Turns on each plugin's query cache with this many MB, so later queries of a run reuse identical earlier scans. Default 0, off: the plugin SDK hangs a scan whose result outgrows its cache."`
-	MemoryLimit   string   `yaml:"memory_limit" doc:"Caps the SQL engine's memory, e.g. 256MB; default DuckDB's own (80% of the memory it sees)."`
+	MemoryLimit   string   `yaml:"memory_limit" doc:"Caps the SQL engine's memory, e.g. 256MB; default DuckDB's own (80% of the memory it sees). A quarter of it also bounds the rows the scan cache keeps in memory (default 64MB), the rest spill to a temporary file."`
+	ScanCache     *bool    `yaml:"scan_cache" doc:"false makes every query call the API for its own scans. Default true: a scan that already ran, or is running, in the run (same connection, table and quals, a superset of the columns) serves the queries after it."`
 	node
 }
+
+// ScanCacheOn reports whether the run shares identical scans between its queries.
+func (r *Run) ScanCacheOn() bool { return r.ScanCache == nil || *r.ScanCache }
 
 // Defaults for Run.
 const (
