@@ -722,3 +722,42 @@ func TestShardedRunsScopeTheirState(t *testing.T) {
 	m, _ = runLog(t, cfg, runner.Options{Shard: owner})
 	wantDiff(t, m, runner.DiffResult{Unchanged: 2, StateAdvanced: true})
 }
+
+// A shard that owns none of an aggregator's members still runs a diffed query over it
+// through its state: an empty part is a diff too (what the shard held is removed).
+func TestShardWithoutAccountsDiffsItsEmptyPart(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := pgState(t)
+	text := fmt.Sprintf(`
+connections:
+  acct_01: {plugin: test, config: "rows = 2"}
+  acct_02: {plugin: test, config: "rows = 2"}
+  every: {plugin: test, type: aggregator, connections: ["acct_*"]}
+sinks:
+  files: {type: file, path: "%s/{{.Query}}.jsonl"}
+state:
+%s
+queries:
+  - name: items
+    sinks: [files]
+    diff: true
+    sql: select id, name from every.test_types
+`, dir, st)
+	const n = 3
+	empty := 0
+	for i := 1; i <= n; i++ {
+		if runner.ShardOf("acct_01", n) != i && runner.ShardOf("acct_02", n) != i {
+			empty = i
+		}
+	}
+	if empty == 0 {
+		t.Fatal("every shard owns an account; pick other names")
+	}
+	m, _ := runLog(t, parse(t, dir, text, nil), runner.Options{Shard: sink.Shard{Index: empty, Count: n}})
+	if m.ExitCode != 0 || len(m.Queries) != 1 {
+		t.Fatalf("exit %d: %+v", m.ExitCode, m)
+	}
+	if d := m.Queries[0].Diff; d == nil || !d.FirstRun || !d.StateAdvanced || d.Added != 0 {
+		t.Errorf("the empty shard's diff = %+v, want a first run with nothing added, state saved", d)
+	}
+}

@@ -409,9 +409,11 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 	if cols, ok := r.shardEmpty(q); ok {
 		// This shard owns none of the accounts the query fans out over: its part of the
 		// result is empty, and delivered as such so that what it replaces goes.
-		d := r.openSinks(ctx, q.Sinks, sink.ResultInfo{Query: q.Name, RunID: r.m.RunID, CollectedAt: start.UTC(), Columns: cols, Shard: r.o.Shard}, log)
+		// A diffed query's empty part reports what the shard held before as removed.
+		d, done := r.fanout(ctx, q, sink.ResultInfo{Query: q.Name, RunID: r.m.RunID, CollectedAt: start.UTC(), Columns: cols, Shard: r.o.Shard}, log, &res)
+		defer done()
 		d.commit(ctx)
-		res.Sinks, res.Status = d.results, StatusOK
+		res.Sinks, res.Status = d.outcome(), StatusOK
 		return res
 	}
 	if r.cache != nil {
@@ -425,14 +427,8 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 
 	cols := sinkColumns(rows.Columns())
 	info := sink.ResultInfo{Query: q.Name, RunID: r.m.RunID, CollectedAt: start.UTC(), Columns: cols, Connection: scanConnections(rows.Stats()), Shard: r.o.Shard}
-	var d fanout
-	if q.Diffed() {
-		df := r.startDiff(ctx, q, info, log)
-		defer func() { res.Diff = df.result(); df.close() }()
-		d = df
-	} else {
-		d = r.openSinks(ctx, q.Sinks, info, log)
-	}
+	d, done := r.fanout(ctx, q, info, log, &res)
+	defer done()
 	batch := make([]sink.Row, 0, batchRows)
 	var convErr error
 	for rows.Next() {
@@ -500,6 +496,16 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 }
 
 // fanout is how a result reaches its sinks: a delivery, or a differ in front of two.
+// fanout opens q's sinks for the result info describes, through a differ when q is
+// diffed. done records the diff's outcome in res and releases it.
+func (r *run) fanout(ctx context.Context, q *config.Query, info sink.ResultInfo, log *slog.Logger, res *QueryResult) (d fanout, done func()) {
+	if !q.Diffed() {
+		return r.openSinks(ctx, q.Sinks, info, log), func() {}
+	}
+	df := r.startDiff(ctx, q, info, log)
+	return df, func() { res.Diff = df.result(); df.close() }
+}
+
 type fanout interface {
 	write(ctx context.Context, rows []sink.Row)
 	commit(ctx context.Context)
