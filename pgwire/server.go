@@ -37,6 +37,10 @@ const (
 	// maxMessageSize bounds any one protocol message: a client sending more is
 	// disconnected, since its message cannot be skipped without reading it.
 	maxMessageSize = 64 << 20
+	// maxAuthMessageSize bounds a message before login, as Postgres's
+	// PG_MAX_AUTH_TOKEN_LENGTH does: SCRAM and password messages are small, and a client
+	// that has not logged in must not make the server buffer what it announces.
+	maxAuthMessageSize = 65535
 	// ServerVersion is what the server reports as server_version: a Postgres version
 	// clients know how to talk to (they pick their catalog queries by it).
 	ServerVersion = "15.0"

@@ -55,6 +55,7 @@ func (s *Server) startup(conn net.Conn) (*session, error) {
 	// A client gets a while to finish logging in, not for ever.
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	be := pgproto3.NewBackend(conn, conn)
+	be.SetMaxBodyLen(maxAuthMessageSize)
 	tlsDone := false
 	for {
 		msg, err := be.ReceiveStartupMessage()
@@ -85,6 +86,7 @@ func (s *Server) startup(conn net.Conn) (*session, error) {
 			}
 			conn, tlsDone = tc, true
 			be = pgproto3.NewBackend(conn, conn)
+			be.SetMaxBodyLen(maxAuthMessageSize)
 		case *pgproto3.StartupMessage:
 			ss := &session{srv: s, conn: conn, be: be, types: pgtype.NewMap(), tx: 'I',
 				stmts: map[string]*statement{}, portals: map[string]*portal{}}
@@ -138,6 +140,17 @@ func (ss *session) login(m *pgproto3.StartupMessage, overTLS bool) error {
 // through the same exchange with made-up credentials, so that the answer does not tell
 // which user names exist.
 func (ss *session) authenticate(overTLS bool) error {
+	err := ss.authenticateBy(overTLS)
+	var tooBig *pgproto3.ExceededMaxBodyLenErr
+	if errors.As(err, &tooBig) {
+		return &pgError{code: "08P01", msg: fmt.Sprintf("invalid authentication message: %d bytes, at most %d before login", tooBig.ActualBodyLen, tooBig.MaxExpectedBodyLen), fatal: true}
+	}
+	return err
+}
+
+// authenticateBy runs the exchange; authenticate turns an oversized message into the
+// client's error.
+func (ss *session) authenticateBy(overTLS bool) error {
 	if overTLS && ss.srv.cfg.CleartextOverTLS {
 		ss.auth = "password"
 		return ss.cleartext()

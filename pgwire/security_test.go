@@ -1,0 +1,60 @@
+package pgwire_test
+
+import (
+	"encoding/binary"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/spoutdev/spout/pgwire"
+)
+
+// rawStartup dials the server and sends a startup message for the test user, returning
+// the connection and a frontend reading the server's answers.
+func rawStartup(t *testing.T, s *testServer) (net.Conn, *pgproto3.Frontend) {
+	t.Helper()
+	conn, err := net.Dial("tcp", s.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fe := pgproto3.NewFrontend(conn, conn)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30,
+		Parameters: map[string]string{"user": testUser, "database": "spout"}})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return conn, fe
+}
+
+// TestHugeMessageBeforeLogin: a client that has not logged in cannot make the server
+// wait for (and buffer) a message of any length it announces.
+func TestHugeMessageBeforeLogin(t *testing.T) {
+	s := startServer(t, pgwire.Config{})
+	conn, fe := rawStartup(t, s)
+	msg, err := fe.Receive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := msg.(*pgproto3.AuthenticationSASL); !ok {
+		t.Fatalf("first answer %T, want AuthenticationSASL", msg)
+	}
+	// A SASLInitialResponse header announcing 1 GiB, and no body.
+	hdr := []byte{'p', 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(hdr[1:], 1<<30+4)
+	if _, err := conn.Write(hdr); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	msg, err = fe.Receive()
+	if err != nil {
+		t.Fatalf("no answer to a 1 GiB authentication message (the server waits for it): %v", err)
+	}
+	er, ok := msg.(*pgproto3.ErrorResponse)
+	if !ok || er.Severity != "FATAL" || er.Code != "08P01" {
+		t.Fatalf("answer %T %+v, want a FATAL 08P01", msg, msg)
+	}
+}
