@@ -266,6 +266,7 @@ func newCatalog(ctx context.Context, schemas []query.SchemaInfo, database string
 		"SET GLOBAL enable_external_access = false",
 		"SET GLOBAL autoinstall_known_extensions = false",
 		"SET GLOBAL autoload_known_extensions = false",
+		"SET GLOBAL allow_community_extensions = false",
 		"SET GLOBAL lock_configuration = true",
 	)
 	for _, s := range stmts {

@@ -58,3 +58,38 @@ func TestHugeMessageBeforeLogin(t *testing.T) {
 		t.Fatalf("answer %T %+v, want a FATAL 08P01", msg, msg)
 	}
 }
+
+// TestCatalogSandbox: the catalog's DuckDB, which answers any SELECT that names a
+// session function, is locked down as the engine's is.
+func TestCatalogSandbox(t *testing.T) {
+	s := startServer(t, pgwire.Config{})
+	c := connect(t, s.dsn())
+	_, err := c.Exec(t.Context(), "select version(), * from read_text('/etc/hostname') with ordinality")
+	if pe := pgErr(t, err); pe.Code != "42501" {
+		t.Errorf("reading a file through the catalog: %v", pe)
+	}
+	rows, err := c.Query(t.Context(), `select version(), name, value from duckdb_settings() with ordinality
+		where name in ('enable_external_access', 'lock_configuration', 'allow_community_extensions',
+			'autoinstall_known_extensions', 'autoload_known_extensions') order by name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"enable_external_access": "false", "lock_configuration": "true", "allow_community_extensions": "false",
+		"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+	got := map[string]string{}
+	for rows.Next() {
+		var v, name, value string
+		if err := rows.Scan(&v, &name, &value); err != nil {
+			t.Fatal(err)
+		}
+		got[name] = value
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("catalog setting %s = %q, want %q", k, got[k], v)
+		}
+	}
+}
