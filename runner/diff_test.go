@@ -722,3 +722,69 @@ func TestShardedRunsScopeTheirState(t *testing.T) {
 	m, _ = runLog(t, cfg, runner.Options{Shard: owner})
 	wantDiff(t, m, runner.DiffResult{Unchanged: 2, StateAdvanced: true})
 }
+
+// A shard whose accounts have all left still diffs its (empty) part of a fan-out query:
+// the rows it reported before are removed, and its snapshot becomes empty.
+func TestShardLeftWithoutAccountsReportsRemovedRows(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := pgState(t)
+	h := newChangeHook(t)
+	// Two connections owned by different shards of two.
+	var a, b string
+	for i := 0; a == "" || b == ""; i++ {
+		name := fmt.Sprintf("acct_%d", i)
+		switch {
+		case a == "" && runner.ShardOf(name, 2) == 1:
+			a = name
+		case b == "" && runner.ShardOf(name, 2) == 2:
+			b = name
+		}
+	}
+	yaml := func(members ...string) string {
+		var conns strings.Builder
+		for i, m := range members {
+			fmt.Fprintf(&conns, "  %s:\n    plugin: test\n    config: |\n      rows = 2\n      account_id = \"%012d\"\n", m, i+1)
+		}
+		return fmt.Sprintf(`
+connections:
+%s  all:
+    plugin: test
+    type: aggregator
+    connections: ["acct_*"]
+sinks:
+  hook:
+    type: webhook
+    url: %s
+    retry: {attempts: 1}
+state:
+%s
+queries:
+  - name: items
+    sinks: [hook]
+    diff: {key: [account_id, id]}
+    sql: select account_id, id, name from test_types
+`, conns.String(), h.srv.URL, st)
+	}
+	shard1 := runner.Options{Shard: sink.Shard{Index: 1, Count: 2}}
+	m, _ := runLog(t, parse(t, dir, yaml(a, b), nil), shard1)
+	wantDiff(t, m, runner.DiffResult{Added: 2, FirstRun: true, StateAdvanced: true})
+	h.take()
+
+	// a leaves: shard 1 owns no member of all any more.
+	m, _ = runLog(t, parse(t, dir, yaml(b), nil), shard1)
+	if m.ExitCode != 0 {
+		t.Fatalf("exit %d: %+v", m.ExitCode, m.Queries)
+	}
+	wantDiff(t, m, runner.DiffResult{Removed: 2, StateAdvanced: true})
+	rows, _ := h.take()
+	if got := changes(rows); !slices.Equal(got, []string{"removed:1", "removed:2"}) {
+		t.Errorf("changes sent: %v, want a's two rows removed", got)
+	}
+
+	// And the next run has nothing to say.
+	m, _ = runLog(t, parse(t, dir, yaml(b), nil), shard1)
+	wantDiff(t, m, runner.DiffResult{StateAdvanced: true})
+	if rows, posts := h.take(); posts != 0 {
+		t.Errorf("a run without changes posted %d times: %v", posts, rows)
+	}
+}

@@ -403,10 +403,19 @@ func (r *run) runQuery(ctx context.Context, q *config.Query) (res QueryResult) {
 	}
 	if cols, ok := r.shardEmpty(q); ok {
 		// This shard owns none of the accounts the query fans out over: its part of the
-		// result is empty, and delivered as such so that what it replaces goes.
-		d := r.openSinks(ctx, q.Sinks, sink.ResultInfo{Query: q.Name, RunID: r.m.RunID, CollectedAt: start.UTC(), Columns: cols, Shard: r.o.Shard}, log)
+		// result is empty, and delivered as such so that what it replaces goes. A diffed
+		// query diffs it too: the rows the shard reported before are removed.
+		info := sink.ResultInfo{Query: q.Name, RunID: r.m.RunID, CollectedAt: start.UTC(), Columns: cols, Shard: r.o.Shard}
+		var d fanout
+		if q.Diffed() {
+			df := r.startDiff(ctx, q, info, log)
+			defer func() { res.Diff = df.result(); df.close() }()
+			d = df
+		} else {
+			d = r.openSinks(ctx, q.Sinks, info, log)
+		}
 		d.commit(ctx)
-		res.Sinks, res.Status = d.results, StatusOK
+		res.Sinks, res.Status = d.outcome(), StatusOK
 		return res
 	}
 	rows, err := r.eng.Query(qctx, q.Text, qopts...)
