@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/spoutdev/spout/pgwire"
@@ -92,4 +93,44 @@ func TestCatalogSandbox(t *testing.T) {
 			t.Errorf("catalog setting %s = %q, want %q", k, got[k], v)
 		}
 	}
+}
+
+// TestConnectionLimitBeforeLogin: clients that connect and never log in are bounded too
+// (by max connections, apart from the sessions), so they cannot hold every descriptor.
+func TestConnectionLimitBeforeLogin(t *testing.T) {
+	s := startServer(t, pgwire.Config{MaxConnections: 2})
+	var idle []net.Conn
+	refused := 0
+	for range 3 {
+		conn, err := net.Dial("tcp", s.addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, conn)
+	}
+	for _, conn := range idle {
+		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		msg, err := pgproto3.NewFrontend(conn, conn).Receive()
+		if err != nil {
+			continue // waiting for its startup message, as it should
+		}
+		if er, ok := msg.(*pgproto3.ErrorResponse); ok && er.Code == "53300" {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d of 3 connections that never logged in were refused, want 1 (max connections 2)", refused)
+	}
+	for _, conn := range idle {
+		conn.Close()
+	}
+	// Once they are gone, a client logs in.
+	waitFor(t, func() bool {
+		c, err := pgx.Connect(t.Context(), s.dsn())
+		if err != nil {
+			return false
+		}
+		c.Close(t.Context())
+		return true
+	})
 }

@@ -26,6 +26,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgproto3"
+
 	"github.com/spoutdev/spout/query"
 )
 
@@ -65,7 +67,8 @@ type Config struct {
 	// SET statement_timeout. 0: no limit.
 	StatementTimeout time.Duration
 	// MaxConnections is how many sessions may be open at once; default 100. A client
-	// beyond it gets SQLSTATE 53300 and is disconnected.
+	// beyond it gets SQLSTATE 53300 and is disconnected. As many again may be logging in
+	// (before authentication) at once.
 	MaxConnections int
 	// MaxQuerySize bounds a query's text; default 1 MiB. A longer query gets SQLSTATE
 	// 54000 and the session goes on.
@@ -87,6 +90,10 @@ type Server struct {
 	shutdown  bool
 	wg        sync.WaitGroup
 	open      atomic.Int64
+	// loggingIn counts connections still in startup. They are bounded apart from the
+	// sessions (by the same number), as Postgres bounds its startup backends: clients
+	// that never log in cannot hold every descriptor, nor lock out those who do.
+	loggingIn atomic.Int64
 	done      chan struct{} // closed when Shutdown starts
 }
 
@@ -249,7 +256,13 @@ func (s *Server) Running() int {
 
 func (s *Server) handle(conn net.Conn) {
 	defer conn.Close()
+	if s.loggingIn.Add(1) > int64(s.cfg.MaxConnections) {
+		s.loggingIn.Add(-1)
+		s.refuseBusy(conn)
+		return
+	}
 	ss, err := s.startup(conn)
+	s.loggingIn.Add(-1)
 	if err != nil {
 		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errCancelHandled) {
 			s.logger.Info("connection refused", "remote", conn.RemoteAddr().String(), "error", err)
@@ -258,6 +271,19 @@ func (s *Server) handle(conn net.Conn) {
 	}
 	defer s.unregister(ss)
 	ss.serve()
+}
+
+// refuseBusy answers a connection beyond the startup limit with SQLSTATE 53300, before
+// reading anything from it.
+func (s *Server) refuseBusy(conn net.Conn) {
+	msg := &pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "53300",
+		Message: fmt.Sprintf("too many connections logging in (at most %d at once)", s.cfg.MaxConnections)}
+	b, err := msg.Encode(nil)
+	if err != nil {
+		return
+	}
+	conn.SetWriteDeadline(time.Now().Add(time.Second))
+	conn.Write(b)
 }
 
 // register assigns the session its process id and secret key, and counts it against
