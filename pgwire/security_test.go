@@ -3,6 +3,7 @@ package pgwire_test
 import (
 	"encoding/binary"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,4 +134,62 @@ func TestConnectionLimitBeforeLogin(t *testing.T) {
 		c.Close(t.Context())
 		return true
 	})
+}
+
+// serverFirstSalt starts a SCRAM exchange as user and returns the salt the server
+// offers.
+func serverFirstSalt(t *testing.T, s *testServer, user string) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", s.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fe := pgproto3.NewFrontend(conn, conn)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30,
+		Parameters: map[string]string{"user": user, "database": "spout"}})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := fe.Receive(); err != nil {
+		t.Fatal(err)
+	} else if _, ok := msg.(*pgproto3.AuthenticationSASL); !ok {
+		t.Fatalf("user %s: first answer %T, want AuthenticationSASL", user, msg)
+	}
+	fe.Send(&pgproto3.SASLInitialResponse{AuthMechanism: "SCRAM-SHA-256", Data: []byte("n,,n=,r=clientnonce0123456789")})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := fe.Receive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cont, ok := msg.(*pgproto3.AuthenticationSASLContinue)
+	if !ok {
+		t.Fatalf("user %s: answer %T, want AuthenticationSASLContinue", user, msg)
+	}
+	for _, attr := range strings.Split(string(cont.Data), ",") {
+		if v, ok := strings.CutPrefix(attr, "s="); ok {
+			return v
+		}
+	}
+	t.Fatalf("user %s: no salt in %q", user, cont.Data)
+	return ""
+}
+
+// TestUnknownUserLooksKnown: the SCRAM exchange of a user name that does not exist
+// looks like that of one that does: the same salt on every attempt, as a real user's.
+func TestUnknownUserLooksKnown(t *testing.T) {
+	s := startServer(t, pgwire.Config{})
+	if a, b := serverFirstSalt(t, s, testUser), serverFirstSalt(t, s, testUser); a != b {
+		t.Fatalf("a known user's salt changed between attempts: %s, %s", a, b)
+	}
+	a, b := serverFirstSalt(t, s, "mallory"), serverFirstSalt(t, s, "mallory")
+	if a != b {
+		t.Errorf("an unknown user's salt changes between attempts (%s, %s): that tells the user does not exist", a, b)
+	}
+	if c := serverFirstSalt(t, s, "trudy"); c == a {
+		t.Errorf("two unknown users share the salt %s", c)
+	}
 }

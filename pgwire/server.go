@@ -83,6 +83,7 @@ type Server struct {
 	users   map[string]*User
 	catalog *catalog
 	logger  *slog.Logger
+	mockKey [32]byte // derives unknown users' SCRAM credentials (mockCredentials)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -134,7 +135,7 @@ func New(ctx context.Context, eng *query.Engine, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgwire: building the catalog: %w", err)
 	}
-	return &Server{
+	srv := &Server{
 		eng:       eng,
 		cfg:       cfg,
 		users:     users,
@@ -143,7 +144,12 @@ func New(ctx context.Context, eng *query.Engine, cfg Config) (*Server, error) {
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[uint32]*session{},
 		done:      make(chan struct{}),
-	}, nil
+	}
+	if _, err := rand.Read(srv.mockKey[:]); err != nil {
+		cat.close()
+		return nil, fmt.Errorf("pgwire: generating a key: %w", err)
+	}
+	return srv, nil
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.

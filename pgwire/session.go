@@ -2,7 +2,6 @@ package pgwire
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -157,15 +156,9 @@ func (ss *session) authenticateBy(overTLS bool) error {
 	}
 	ss.auth = "scram-sha-256"
 	u := ss.srv.users[ss.user]
-	creds := scram.StoredCredentials{}
+	creds := ss.srv.mockCredentials(ss.user)
 	if u != nil {
 		creds = u.creds
-	} else {
-		fake, err := storedCredentials(rand.Text(), scramIterations)
-		if err != nil {
-			return err
-		}
-		creds = fake
 	}
 	failed := &pgError{code: "28P01", msg: fmt.Sprintf("password authentication failed for user %q", ss.user), fatal: true}
 	server, err := scram.SHA256.NewServer(func(string) (scram.StoredCredentials, error) { return creds, nil })
@@ -234,16 +227,19 @@ func (ss *session) cleartext() error {
 	if !ok {
 		return failed
 	}
+	// An unknown user's password is checked against made-up keys all the same, so that
+	// the time the answer takes does not tell which user names exist.
 	u := ss.srv.users[ss.user]
-	if u == nil {
-		return failed
+	creds := ss.srv.mockCredentials(ss.user)
+	if u != nil {
+		creds = u.creds
 	}
 	client, err := scram.SHA256.NewClient("", pm.Password, "")
 	if err != nil {
 		return failed
 	}
-	got, err := client.GetStoredCredentialsWithError(u.creds.KeyFactors)
-	if err != nil || !equalKeys(got.StoredKey, u.creds.StoredKey) {
+	got, err := client.GetStoredCredentialsWithError(creds.KeyFactors)
+	if err != nil || !equalKeys(got.StoredKey, creds.StoredKey) || u == nil {
 		return failed
 	}
 	return nil
