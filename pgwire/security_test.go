@@ -193,3 +193,19 @@ func TestUnknownUserLooksKnown(t *testing.T) {
 		t.Errorf("two unknown users share the salt %s", c)
 	}
 }
+
+// TestQuerySizeLimitCoversParameters: the query size limit holds for the text the
+// parameters are written into, so a large parameter cannot carry a query past it.
+func TestQuerySizeLimitCoversParameters(t *testing.T) {
+	s := startServer(t, pgwire.Config{MaxQuerySize: 1 << 10})
+	c := connect(t, s.dsn())
+	var got string
+	err := c.QueryRow(t.Context(), "select $1::text", strings.Repeat("x", 4<<10)).Scan(&got)
+	if pe := pgErr(t, err); pe.Code != "54000" {
+		t.Errorf("a 4 KiB parameter with a 1 KiB limit: %v", pe)
+	}
+	// The session goes on, and small parameters pass.
+	if err := c.QueryRow(t.Context(), "select $1::text", "small").Scan(&got); err != nil || got != "small" {
+		t.Errorf("after the refused one: %q %v", got, err)
+	}
+}
