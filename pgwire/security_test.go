@@ -209,3 +209,30 @@ func TestQuerySizeLimitCoversParameters(t *testing.T) {
 		t.Errorf("after the refused one: %q %v", got, err)
 	}
 }
+
+// TestShutdownClosesConnectionsLoggingIn: a client that connected and sends nothing
+// does not hold Shutdown up until its login deadline (30 s).
+func TestShutdownClosesConnectionsLoggingIn(t *testing.T) {
+	s := startServer(t, pgwire.Config{})
+	conn, err := net.Dial("tcp", s.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A session works, so the idle connection has been accepted before it.
+	connect(t, s.dsn()).Close(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(t.Context()) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Shutdown waits for a connection that never logged in")
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Error("the connection that never logged in is still open")
+	}
+}

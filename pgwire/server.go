@@ -87,7 +87,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	sessions  map[uint32]*session // by process id
+	sessions  map[uint32]*session   // by process id
+	startups  map[net.Conn]struct{} // connections not logged in yet: Shutdown closes them
 	shutdown  bool
 	wg        sync.WaitGroup
 	open      atomic.Int64
@@ -143,6 +144,7 @@ func New(ctx context.Context, eng *query.Engine, cfg Config) (*Server, error) {
 		logger:    cfg.Logger,
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[uint32]*session{},
+		startups:  map[net.Conn]struct{}{},
 		done:      make(chan struct{}),
 	}
 	if _, err := rand.Read(srv.mockKey[:]); err != nil {
@@ -209,6 +211,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		for ln := range s.listeners {
 			ln.Close()
 		}
+		// Nothing runs on a connection still logging in: it ends now, instead of at its
+		// login deadline.
+		for conn := range s.startups {
+			conn.SetDeadline(time.Now())
+		}
 	}
 	sessions := make([]*session, 0, len(s.sessions))
 	for _, ss := range s.sessions {
@@ -267,7 +274,18 @@ func (s *Server) handle(conn net.Conn) {
 		s.refuseBusy(conn)
 		return
 	}
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		s.loggingIn.Add(-1)
+		return
+	}
+	s.startups[conn] = struct{}{}
+	s.mu.Unlock()
 	ss, err := s.startup(conn)
+	s.mu.Lock()
+	delete(s.startups, conn)
+	s.mu.Unlock()
 	s.loggingIn.Add(-1)
 	if err != nil {
 		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errCancelHandled) {
