@@ -226,3 +226,22 @@ func TestCatalogRefusesInstanceFunctions(t *testing.T) {
 		t.Errorf("catalog query after the refused ones: %d %v", n, err)
 	}
 }
+
+// TestDataModifyingCTEIsRefused: a SELECT whose WITH writes is refused as a write by
+// the server itself, not left to whether DuckDB implements it.
+func TestDataModifyingCTEIsRefused(t *testing.T) {
+	s := startServer(t, pgwire.Config{})
+	c := connect(t, s.dsn())
+	for _, q := range []string{
+		"with x as (delete from test_types returning *) select * from x",
+		"with x as (insert into pg_am values (1, 'x', 1, 't') returning 1) select version() from x",
+		"with x as (update test_types set name = 'y' returning id) select count(*) from x",
+	} {
+		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+			_, err := c.Exec(t.Context(), q, mode)
+			if pe := pgErr(t, err); pe.Code != "25006" {
+				t.Errorf("%s (mode %d): %v", q, mode, pe)
+			}
+		}
+	}
+}
