@@ -36,7 +36,7 @@ type Config struct {
 	Run          Run
 	// State is where diffed queries keep their last result; nil when not configured.
 	State *State
-	Serve        *Serve // nil without a serve section (serve.go)
+	Serve *Serve // nil without a serve section (serve.go)
 
 	// What Parse found broken, for the checks that come after it.
 	envBroken   bool // some ${VAR} is unset: values are not what the file means
