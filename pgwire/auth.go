@@ -1,7 +1,9 @@
 package pgwire
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -51,6 +53,24 @@ func (u *User) prepare() error {
 		return errors.New("a user needs a password or a SCRAM-SHA-256 verifier (there is no trust mode)")
 	}
 	return nil
+}
+
+// mockCredentials are the made-up SCRAM credentials of a user name that does not exist:
+// derived from the name with the server's secret, so that every attempt sees the same
+// salt, as it would for a real user (a fresh salt each time would tell the name is
+// unknown), and computed without PBKDF2, so that it takes no longer than a real user's
+// lookup.
+func (s *Server) mockCredentials(name string) scram.StoredCredentials {
+	derive := func(what string) []byte {
+		m := hmac.New(sha256.New, s.mockKey[:])
+		m.Write([]byte(what + "\x00" + name))
+		return m.Sum(nil)
+	}
+	return scram.StoredCredentials{
+		KeyFactors: scram.KeyFactors{Salt: string(derive("salt")[:16]), Iters: scramIterations},
+		StoredKey:  derive("stored"),
+		ServerKey:  derive("server"),
+	}
 }
 
 func storedCredentials(password string, iters int) (scram.StoredCredentials, error) {

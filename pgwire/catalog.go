@@ -266,6 +266,7 @@ func newCatalog(ctx context.Context, schemas []query.SchemaInfo, database string
 		"SET GLOBAL enable_external_access = false",
 		"SET GLOBAL autoinstall_known_extensions = false",
 		"SET GLOBAL autoload_known_extensions = false",
+		"SET GLOBAL allow_community_extensions = false",
 		"SET GLOBAL lock_configuration = true",
 	)
 	for _, s := range stmts {
@@ -306,12 +307,43 @@ func rewriteCatalog(text string, si sessionInfo) (string, error) {
 		return "", err
 	}
 	for _, raw := range tree.Stmts {
+		if err := checkCatalogFunctions(raw.Stmt); err != nil {
+			return "", err
+		}
 		pgtree.Walk(raw.Stmt, func(n *pg.Node) bool {
 			rewriteCatalogNode(n, si)
 			return true
 		})
 	}
 	return pg.Deparse(tree)
+}
+
+// checkCatalogFunctions refuses a table function in FROM other than the set-returning
+// functions of tableFunctions. The catalog's DuckDB has the engine's sandbox settings,
+// but some of its table functions reach past them (enable_logging changes the instance,
+// query runs SQL text), and the catalog needs none of them.
+func checkCatalogFunctions(stmt *pg.Node) error {
+	var err error
+	pgtree.Walk(stmt, func(n *pg.Node) bool {
+		rf := n.GetRangeFunction()
+		if rf == nil || scalarInFrom(rf) != nil {
+			// A scalar function in FROM is called as a scalar (see rewriteCatalogNode).
+			return err == nil
+		}
+		for _, f := range rf.Functions {
+			for _, item := range f.GetList().GetItems() {
+				fc := item.GetFuncCall()
+				if fc == nil {
+					continue
+				}
+				if name := strings.ToLower(lastName(fc.Funcname)); !tableFunctions[name] {
+					err = &pgError{code: "42501", msg: fmt.Sprintf("function %s is not allowed in a catalog query", name)}
+				}
+			}
+		}
+		return err == nil
+	})
+	return err
 }
 
 func rewriteCatalogNode(n *pg.Node, si sessionInfo) {

@@ -78,6 +78,10 @@ func (ss *session) bind(m *pgproto3.Bind) error {
 		ss.closePortal("")
 	}
 	text, subs := substitute(ps.st, vals)
+	// The parameters are written into the text: the limit holds for what the engine parses.
+	if err := ss.checkSize(text); err != nil {
+		return err
+	}
 	ss.portals[m.DestinationPortal] = &portal{stmt: ps, sql: text, subs: subs, resultFormats: m.ResultFormatCodes}
 	ss.be.Send(&pgproto3.BindComplete{})
 	return nil

@@ -26,6 +26,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgproto3"
+
 	"github.com/spoutdev/spout/query"
 )
 
@@ -37,6 +39,10 @@ const (
 	// maxMessageSize bounds any one protocol message: a client sending more is
 	// disconnected, since its message cannot be skipped without reading it.
 	maxMessageSize = 64 << 20
+	// maxAuthMessageSize bounds a message before login, as Postgres's
+	// PG_MAX_AUTH_TOKEN_LENGTH does: SCRAM and password messages are small, and a client
+	// that has not logged in must not make the server buffer what it announces.
+	maxAuthMessageSize = 65535
 	// ServerVersion is what the server reports as server_version: a Postgres version
 	// clients know how to talk to (they pick their catalog queries by it).
 	ServerVersion = "15.0"
@@ -61,7 +67,8 @@ type Config struct {
 	// SET statement_timeout. 0: no limit.
 	StatementTimeout time.Duration
 	// MaxConnections is how many sessions may be open at once; default 100. A client
-	// beyond it gets SQLSTATE 53300 and is disconnected.
+	// beyond it gets SQLSTATE 53300 and is disconnected. As many again may be logging in
+	// (before authentication) at once.
 	MaxConnections int
 	// MaxQuerySize bounds a query's text; default 1 MiB. A longer query gets SQLSTATE
 	// 54000 and the session goes on.
@@ -76,13 +83,19 @@ type Server struct {
 	users   map[string]*User
 	catalog *catalog
 	logger  *slog.Logger
+	mockKey [32]byte // derives unknown users' SCRAM credentials (mockCredentials)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	sessions  map[uint32]*session // by process id
+	sessions  map[uint32]*session   // by process id
+	startups  map[net.Conn]struct{} // connections not logged in yet: Shutdown closes them
 	shutdown  bool
 	wg        sync.WaitGroup
 	open      atomic.Int64
+	// loggingIn counts connections still in startup. They are bounded apart from the
+	// sessions (by the same number), as Postgres bounds its startup backends: clients
+	// that never log in cannot hold every descriptor, nor lock out those who do.
+	loggingIn atomic.Int64
 	done      chan struct{} // closed when Shutdown starts
 }
 
@@ -123,7 +136,7 @@ func New(ctx context.Context, eng *query.Engine, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgwire: building the catalog: %w", err)
 	}
-	return &Server{
+	srv := &Server{
 		eng:       eng,
 		cfg:       cfg,
 		users:     users,
@@ -131,8 +144,14 @@ func New(ctx context.Context, eng *query.Engine, cfg Config) (*Server, error) {
 		logger:    cfg.Logger,
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[uint32]*session{},
+		startups:  map[net.Conn]struct{}{},
 		done:      make(chan struct{}),
-	}, nil
+	}
+	if _, err := rand.Read(srv.mockKey[:]); err != nil {
+		cat.close()
+		return nil, fmt.Errorf("pgwire: generating a key: %w", err)
+	}
+	return srv, nil
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -192,6 +211,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		for ln := range s.listeners {
 			ln.Close()
 		}
+		// Nothing runs on a connection still logging in: it ends now, instead of at its
+		// login deadline.
+		for conn := range s.startups {
+			conn.SetDeadline(time.Now())
+		}
 	}
 	sessions := make([]*session, 0, len(s.sessions))
 	for _, ss := range s.sessions {
@@ -245,7 +269,24 @@ func (s *Server) Running() int {
 
 func (s *Server) handle(conn net.Conn) {
 	defer conn.Close()
+	if s.loggingIn.Add(1) > int64(s.cfg.MaxConnections) {
+		s.loggingIn.Add(-1)
+		s.refuseBusy(conn)
+		return
+	}
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		s.loggingIn.Add(-1)
+		return
+	}
+	s.startups[conn] = struct{}{}
+	s.mu.Unlock()
 	ss, err := s.startup(conn)
+	s.mu.Lock()
+	delete(s.startups, conn)
+	s.mu.Unlock()
+	s.loggingIn.Add(-1)
 	if err != nil {
 		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errCancelHandled) {
 			s.logger.Info("connection refused", "remote", conn.RemoteAddr().String(), "error", err)
@@ -254,6 +295,19 @@ func (s *Server) handle(conn net.Conn) {
 	}
 	defer s.unregister(ss)
 	ss.serve()
+}
+
+// refuseBusy answers a connection beyond the startup limit with SQLSTATE 53300, before
+// reading anything from it.
+func (s *Server) refuseBusy(conn net.Conn) {
+	msg := &pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "53300",
+		Message: fmt.Sprintf("too many connections logging in (at most %d at once)", s.cfg.MaxConnections)}
+	b, err := msg.Encode(nil)
+	if err != nil {
+		return
+	}
+	conn.SetWriteDeadline(time.Now().Add(time.Second))
+	conn.Write(b)
 }
 
 // register assigns the session its process id and secret key, and counts it against

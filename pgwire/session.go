@@ -2,7 +2,6 @@ package pgwire
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -55,6 +54,7 @@ func (s *Server) startup(conn net.Conn) (*session, error) {
 	// A client gets a while to finish logging in, not for ever.
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	be := pgproto3.NewBackend(conn, conn)
+	be.SetMaxBodyLen(maxAuthMessageSize)
 	tlsDone := false
 	for {
 		msg, err := be.ReceiveStartupMessage()
@@ -85,6 +85,7 @@ func (s *Server) startup(conn net.Conn) (*session, error) {
 			}
 			conn, tlsDone = tc, true
 			be = pgproto3.NewBackend(conn, conn)
+			be.SetMaxBodyLen(maxAuthMessageSize)
 		case *pgproto3.StartupMessage:
 			ss := &session{srv: s, conn: conn, be: be, types: pgtype.NewMap(), tx: 'I',
 				stmts: map[string]*statement{}, portals: map[string]*portal{}}
@@ -138,21 +139,26 @@ func (ss *session) login(m *pgproto3.StartupMessage, overTLS bool) error {
 // through the same exchange with made-up credentials, so that the answer does not tell
 // which user names exist.
 func (ss *session) authenticate(overTLS bool) error {
+	err := ss.authenticateBy(overTLS)
+	var tooBig *pgproto3.ExceededMaxBodyLenErr
+	if errors.As(err, &tooBig) {
+		return &pgError{code: "08P01", msg: fmt.Sprintf("invalid authentication message: %d bytes, at most %d before login", tooBig.ActualBodyLen, tooBig.MaxExpectedBodyLen), fatal: true}
+	}
+	return err
+}
+
+// authenticateBy runs the exchange; authenticate turns an oversized message into the
+// client's error.
+func (ss *session) authenticateBy(overTLS bool) error {
 	if overTLS && ss.srv.cfg.CleartextOverTLS {
 		ss.auth = "password"
 		return ss.cleartext()
 	}
 	ss.auth = "scram-sha-256"
 	u := ss.srv.users[ss.user]
-	creds := scram.StoredCredentials{}
+	creds := ss.srv.mockCredentials(ss.user)
 	if u != nil {
 		creds = u.creds
-	} else {
-		fake, err := storedCredentials(rand.Text(), scramIterations)
-		if err != nil {
-			return err
-		}
-		creds = fake
 	}
 	failed := &pgError{code: "28P01", msg: fmt.Sprintf("password authentication failed for user %q", ss.user), fatal: true}
 	server, err := scram.SHA256.NewServer(func(string) (scram.StoredCredentials, error) { return creds, nil })
@@ -221,16 +227,19 @@ func (ss *session) cleartext() error {
 	if !ok {
 		return failed
 	}
+	// An unknown user's password is checked against made-up keys all the same, so that
+	// the time the answer takes does not tell which user names exist.
 	u := ss.srv.users[ss.user]
-	if u == nil {
-		return failed
+	creds := ss.srv.mockCredentials(ss.user)
+	if u != nil {
+		creds = u.creds
 	}
 	client, err := scram.SHA256.NewClient("", pm.Password, "")
 	if err != nil {
 		return failed
 	}
-	got, err := client.GetStoredCredentialsWithError(u.creds.KeyFactors)
-	if err != nil || !equalKeys(got.StoredKey, u.creds.StoredKey) {
+	got, err := client.GetStoredCredentialsWithError(creds.KeyFactors)
+	if err != nil || !equalKeys(got.StoredKey, creds.StoredKey) || u == nil {
 		return failed
 	}
 	return nil

@@ -344,6 +344,15 @@ func TestSandbox(t *testing.T) {
 		// it never reaches DuckDB's file glob.
 		{"select * from glob('/etc/*')", []string{"disabled", "not allowed", "syntax error"}},
 		{"select * from query_table('test_types')", []string{"not allowed", "does not exist"}},
+		// Logging is the instance's configuration (lock_configuration does not cover it);
+		// with a file storage DuckDB's sandbox refuses, but every later query fails and
+		// closing the database aborts the process. WITH ORDINALITY keeps the call a table
+		// function.
+		{"select * from enable_logging() with ordinality", []string{"not allowed"}},
+		{fmt.Sprintf("select * from enable_logging(storage := 'file', storage_path := '%s') with ordinality", q(dir)), []string{"not allowed"}},
+		{"select * from disable_logging() with ordinality", []string{"not allowed"}},
+		{"select * from truncate_duckdb_logs() with ordinality", []string{"not allowed"}},
+		{"select * from json_execute_serialized_sql('{}') with ordinality", []string{"not allowed"}},
 		{"select * from query_table('duckdb_settings')", []string{"not allowed", "does not exist"}},
 		// Postgres's grammar has no ATTACH: the smuggled statement fails to parse, before
 		// the first one runs.

@@ -723,41 +723,68 @@ func TestShardedRunsScopeTheirState(t *testing.T) {
 	wantDiff(t, m, runner.DiffResult{Unchanged: 2, StateAdvanced: true})
 }
 
-// A shard that owns none of an aggregator's members still runs a diffed query over it
-// through its state: an empty part is a diff too (what the shard held is removed).
-func TestShardWithoutAccountsDiffsItsEmptyPart(t *testing.T) {
+// A shard whose accounts have all left still diffs its (empty) part of a fan-out query:
+// the rows it reported before are removed, and its snapshot becomes empty.
+func TestShardLeftWithoutAccountsReportsRemovedRows(t *testing.T) {
 	dir := t.TempDir()
 	st, _ := pgState(t)
-	text := fmt.Sprintf(`
+	h := newChangeHook(t)
+	// Two connections owned by different shards of two.
+	var a, b string
+	for i := 0; a == "" || b == ""; i++ {
+		name := fmt.Sprintf("acct_%d", i)
+		switch {
+		case a == "" && runner.ShardOf(name, 2) == 1:
+			a = name
+		case b == "" && runner.ShardOf(name, 2) == 2:
+			b = name
+		}
+	}
+	yaml := func(members ...string) string {
+		var conns strings.Builder
+		for i, m := range members {
+			fmt.Fprintf(&conns, "  %s:\n    plugin: test\n    config: |\n      rows = 2\n      account_id = \"%012d\"\n", m, i+1)
+		}
+		return fmt.Sprintf(`
 connections:
-  acct_01: {plugin: test, config: "rows = 2"}
-  acct_02: {plugin: test, config: "rows = 2"}
-  every: {plugin: test, type: aggregator, connections: ["acct_*"]}
+%s  all:
+    plugin: test
+    type: aggregator
+    connections: ["acct_*"]
 sinks:
-  files: {type: file, path: "%s/{{.Query}}.jsonl"}
+  hook:
+    type: webhook
+    url: %s
+    retry: {attempts: 1}
 state:
 %s
 queries:
   - name: items
-    sinks: [files]
-    diff: true
-    sql: select id, name from every.test_types
-`, dir, st)
-	const n = 3
-	empty := 0
-	for i := 1; i <= n; i++ {
-		if runner.ShardOf("acct_01", n) != i && runner.ShardOf("acct_02", n) != i {
-			empty = i
-		}
+    sinks: [hook]
+    diff: {key: [account_id, id]}
+    sql: select account_id, id, name from test_types
+`, conns.String(), h.srv.URL, st)
 	}
-	if empty == 0 {
-		t.Fatal("every shard owns an account; pick other names")
+	shard1 := runner.Options{Shard: sink.Shard{Index: 1, Count: 2}}
+	m, _ := runLog(t, parse(t, dir, yaml(a, b), nil), shard1)
+	wantDiff(t, m, runner.DiffResult{Added: 2, FirstRun: true, StateAdvanced: true})
+	h.take()
+
+	// a leaves: shard 1 owns no member of all any more.
+	m, _ = runLog(t, parse(t, dir, yaml(b), nil), shard1)
+	if m.ExitCode != 0 {
+		t.Fatalf("exit %d: %+v", m.ExitCode, m.Queries)
 	}
-	m, _ := runLog(t, parse(t, dir, text, nil), runner.Options{Shard: sink.Shard{Index: empty, Count: n}})
-	if m.ExitCode != 0 || len(m.Queries) != 1 {
-		t.Fatalf("exit %d: %+v", m.ExitCode, m)
+	wantDiff(t, m, runner.DiffResult{Removed: 2, StateAdvanced: true})
+	rows, _ := h.take()
+	if got := changes(rows); !slices.Equal(got, []string{"removed:1", "removed:2"}) {
+		t.Errorf("changes sent: %v, want a's two rows removed", got)
 	}
-	if d := m.Queries[0].Diff; d == nil || !d.FirstRun || !d.StateAdvanced || d.Added != 0 {
-		t.Errorf("the empty shard's diff = %+v, want a first run with nothing added, state saved", d)
+
+	// And the next run has nothing to say.
+	m, _ = runLog(t, parse(t, dir, yaml(b), nil), shard1)
+	wantDiff(t, m, runner.DiffResult{StateAdvanced: true})
+	if rows, posts := h.take(); posts != 0 {
+		t.Errorf("a run without changes posted %d times: %v", posts, rows)
 	}
 }

@@ -878,7 +878,11 @@ func sandboxed(name string) bool {
 	}
 	switch name {
 	case "query", "query_table", "getenv", "set_config", "checkpoint", "force_checkpoint",
-		"which_secret", "load_extension", "install_extension":
+		"which_secret", "load_extension", "install_extension",
+		// Logging is set on the instance, past lock_configuration: a file storage breaks
+		// every later query and aborts the process when the database closes.
+		"enable_logging", "disable_logging", "truncate_duckdb_logs",
+		"json_execute_serialized_sql", "import_database", "copy_database":
 		return true
 	}
 	return false
