@@ -301,11 +301,26 @@ func TestStatementTimeoutAndCancel(t *testing.T) {
 		t.Errorf("the timeout took %s", d)
 	}
 
-	// pgx sends a CancelRequest when the query's context ends.
-	if _, err := c.Exec(t.Context(), "SET statement_timeout = 0"); err != nil {
-		t.Fatal(err)
+	// A session cannot lift the server's timeout, by SET or in its startup options.
+	for _, set := range []string{"SET statement_timeout = 0", "SET statement_timeout = '1h'"} {
+		if _, err := c.Exec(t.Context(), set); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err = c.Exec(t.Context(), "select count(*) from slow.test_slow")
+		if pe := pgErr(t, err); pe.Code != "57014" || time.Since(start) > 5*time.Second {
+			t.Errorf("after %s: %v after %s", set, pe, time.Since(start))
+		}
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 700*time.Millisecond)
+	lifted := connect(t, s.dsn("options='-c statement_timeout=0'"))
+	_, err = lifted.Exec(t.Context(), "select count(*) from slow.test_slow")
+	if pe := pgErr(t, err); pe.Code != "57014" {
+		t.Errorf("startup statement_timeout=0: %v", pe)
+	}
+
+	// pgx sends a CancelRequest when the query's context ends (here before the
+	// server's timeout would).
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	_, err = c.Exec(ctx, "select count(*) from slow.test_slow")
 	if err == nil {

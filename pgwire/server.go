@@ -63,8 +63,9 @@ type Config struct {
 	// of a SCRAM exchange, for clients without SCRAM. Connections without TLS always use
 	// SCRAM-SHA-256.
 	CleartextOverTLS bool
-	// StatementTimeout bounds every query; a session may lower or raise it with
-	// SET statement_timeout. 0: no limit.
+	// StatementTimeout bounds every query; a session may lower it with SET
+	// statement_timeout, but not lift it (0 or a longer value there still gets this
+	// one). 0: no limit.
 	StatementTimeout time.Duration
 	// MaxConnections is how many sessions may be open at once; default 100. A client
 	// beyond it gets SQLSTATE 53300 and is disconnected. As many again may be logging in

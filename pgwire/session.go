@@ -423,7 +423,8 @@ func (ss *session) closeAll() {
 // settings holds what SET changes and SHOW reads.
 type settings struct {
 	vals    map[string]string
-	timeout time.Duration
+	timeout time.Duration // the session's statement_timeout
+	ceiling time.Duration // the server's, which a session may lower but not lift; 0: none
 }
 
 // reportedSettings are sent as ParameterStatus after login, as Postgres does; drivers
@@ -457,7 +458,7 @@ func newSettings(s *Server, user string, startup map[string]string) *settings {
 		"lc_collate":                    "C",
 		"lc_ctype":                      "C",
 		"max_connections":               fmt.Sprint(s.cfg.MaxConnections),
-	}, timeout: s.cfg.StatementTimeout}
+	}, timeout: s.cfg.StatementTimeout, ceiling: s.cfg.StatementTimeout}
 	st.vals["statement_timeout"] = formatTimeout(st.timeout)
 	st.vals["search_path"] = strings.Join(s.catalog.schemas, ", ")
 	for k, v := range startup {
@@ -500,7 +501,14 @@ func (st *settings) set(name, value string) error {
 	return nil
 }
 
-func (st *settings) statementTimeout() time.Duration { return st.timeout }
+// statementTimeout is the session's timeout, held to the server's: a client (or a BI
+// tool's pool) that sets 0 or a longer one must not run a scan the operator bounded.
+func (st *settings) statementTimeout() time.Duration {
+	if st.ceiling > 0 && (st.timeout == 0 || st.timeout > st.ceiling) {
+		return st.ceiling
+	}
+	return st.timeout
+}
 
 func parseTimeout(v string) (time.Duration, error) {
 	v = strings.Trim(strings.TrimSpace(v), "'")

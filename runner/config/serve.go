@@ -14,7 +14,7 @@ import (
 type Serve struct {
 	Listen           string       `yaml:"listen" doc:"The address to listen on, e.g. :9193 (the default) or 127.0.0.1:5433; --listen wins."`
 	Database         string       `yaml:"database" doc:"The database name clients connect to; default spout."`
-	StatementTimeout Duration     `yaml:"statement_timeout" doc:"Longest a query may run, e.g. 5m; default no limit. A session may change it with SET statement_timeout."`
+	StatementTimeout Duration     `yaml:"statement_timeout" doc:"Longest a query may run, e.g. 5m; default no limit. A session may lower it with SET statement_timeout, not lift it."`
 	MaxConnections   int          `yaml:"max_connections" doc:"Sessions open at once; default 100."`
 	RequireTLS       *bool        `yaml:"require_tls" doc:"Refuse clients that do not use TLS; default true when a certificate is configured."`
 	TLSCert          string       `yaml:"tls_cert" doc:"The server certificate chain, PEM text (e.g. ${SPOUT_SERVE_TLS_CERT}); needs tls_key."`
