@@ -16,10 +16,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/spoutdev/spout/internal/pgtest"
+	"github.com/spoutdev/spout/internal/s3test"
 	"github.com/spoutdev/spout/runner"
 	"github.com/spoutdev/spout/runner/config"
 	"github.com/spoutdev/spout/sink"
@@ -79,41 +78,6 @@ func changes(rows []map[string]any) []string {
 	return out
 }
 
-// fakeS3 is gofakes3 in-process, with a switch that makes every request fail.
-type fakeS3 struct {
-	url     string
-	down    atomic.Bool // every request fails
-	noWrite atomic.Bool // PUT and POST (uploads) fail
-}
-
-func newFakeS3(t *testing.T, bucket string) *fakeS3 {
-	t.Helper()
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_REGION", "eu-west-1")
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_MAX_ATTEMPTS", "1")
-	backend := s3mem.New()
-	if err := backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeS3{}
-	faker := gofakes3.New(backend).Server()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f.down.Load() || (f.noWrite.Load() && (r.Method == http.MethodPut || r.Method == http.MethodPost)) {
-			io.Copy(io.Discard, r.Body)
-			http.Error(w, "<Error><Code>ServiceUnavailable</Code><Message>injected</Message></Error>", http.StatusServiceUnavailable)
-			return
-		}
-		faker.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	f.url = srv.URL
-	return f
-}
-
 // diffRun is one run of a diffed configuration over the test plugin's test_types, with
 // rows rows and account_id acct: the query's acct column shows account_id on row 2 only,
 // so changing acct changes exactly that row.
@@ -168,10 +132,13 @@ func pgState(t *testing.T) (yaml string, dsn string) {
 	return "  type: postgres\n  dsn_env: STATE_DSN", dsn
 }
 
-func s3State(t *testing.T) (string, *fakeS3) {
-	f := newFakeS3(t, "state")
-	return "  type: s3\n  bucket: state\n  prefix: spout/\n  endpoint: " + f.url + "\n  path_style: true", f
+func s3State(t *testing.T) (string, *s3test.Server) {
+	f := s3test.Start(t, "state")
+	return "  type: s3\n  bucket: state\n  prefix: spout/\n  endpoint: " + f.URL + "\n  path_style: true", f
 }
+
+// isWrite is an upload: a PUT or a POST.
+func isWrite(r *http.Request) bool { return r.Method == http.MethodPut || r.Method == http.MethodPost }
 
 func wantDiff(t *testing.T, m *runner.Manifest, want runner.DiffResult) {
 	t.Helper()
@@ -354,7 +321,7 @@ func TestUnreachableStateStoreDeliversTheFullSnapshot(t *testing.T) {
 	run(diffRun{rows: 2, acct: "a"})
 	h.take()
 
-	s3.down.Store(true)
+	s3.FailWhen(func(*http.Request) bool { return true })
 	m := run(diffRun{rows: 3, acct: "b"})
 	if m.ExitCode != runner.ExitFailed || m.Status != runner.StatusFailed {
 		t.Errorf("exit %d status %s, want 1 failed", m.ExitCode, m.Status)
@@ -371,7 +338,7 @@ func TestUnreachableStateStoreDeliversTheFullSnapshot(t *testing.T) {
 	}
 
 	// Back up: the changes are against the state of the first run, which did not move.
-	s3.down.Store(false)
+	s3.FailWhen(nil)
 	m = run(diffRun{rows: 3, acct: "b"})
 	wantDiff(t, m, runner.DiffResult{Added: 1, Changed: 1, Unchanged: 1, StateAdvanced: true})
 	if rows, _ := h.take(); !slices.Equal(changes(rows), []string{"added:3", "changed:2"}) {
@@ -573,7 +540,7 @@ func TestFailedStateSaveSendsTheChangesAgain(t *testing.T) {
 	run(diffRun{rows: 2, acct: "a"})
 	h.take()
 
-	s3.noWrite.Store(true)
+	s3.FailWhen(isWrite)
 	m := run(diffRun{rows: 3, acct: "a"})
 	d := m.Queries[0].Diff
 	if m.ExitCode != runner.ExitFailed || d == nil || d.StateAdvanced || d.FullSnapshot || !strings.Contains(d.StateError, "saving the state") {
@@ -582,7 +549,7 @@ func TestFailedStateSaveSendsTheChangesAgain(t *testing.T) {
 	if rows, _ := h.take(); !slices.Equal(changes(rows), []string{"added:3"}) {
 		t.Errorf("sent %v", changes(rows))
 	}
-	s3.noWrite.Store(false)
+	s3.FailWhen(nil)
 	m = run(diffRun{rows: 3, acct: "a"})
 	wantDiff(t, m, runner.DiffResult{Added: 1, Unchanged: 2, StateAdvanced: true})
 	if rows, _ := h.take(); !slices.Equal(changes(rows), []string{"added:3"}) {

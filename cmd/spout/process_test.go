@@ -17,10 +17,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/spoutdev/spout/internal/pgtest"
+	"github.com/spoutdev/spout/internal/s3test"
 	"github.com/spoutdev/spout/internal/testplugin"
 	"github.com/spoutdev/spout/query"
 	"github.com/spoutdev/spout/runner"
@@ -168,31 +167,6 @@ func (h *webhookReceiver) batches(query string) (n int, final bool) {
 	return n, final
 }
 
-// fakeS3Server serves an in-memory S3 with the given bucket.
-func fakeS3Server(t *testing.T, bucket string) (*httptest.Server, *s3mem.Backend) {
-	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	return srv, backend
-}
-
-func objectKeys(t *testing.T, backend *s3mem.Backend, bucket string) []string {
-	t.Helper()
-	list, err := backend.ListBucket(bucket, nil, gofakes3.ListBucketPage{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for _, o := range list.Contents {
-		keys = append(keys, o.Key)
-	}
-	return keys
-}
-
 func pgTables(t *testing.T, dsn string) map[string]int64 {
 	t.Helper()
 	ctx := context.Background()
@@ -225,7 +199,7 @@ func pgTables(t *testing.T, dsn string) map[string]int64 {
 // and that the run says so and exits 3.
 func TestSIGTERMAbortsOpenResults(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	s3srv, backend := fakeS3Server(t, "results")
+	s3srv := s3test.Start(t, "results")
 	hook := newWebhookReceiver(t, http.StatusOK)
 	dir := t.TempDir()
 	config := `
@@ -304,7 +278,7 @@ queries:
 		t.Errorf("postgres tables = %v, want only quick with 10 rows", got)
 	}
 	// S3: quick's object only; slow's multipart upload never completed.
-	keys := objectKeys(t, backend, "results")
+	keys := s3srv.Keys(t, "results")
 	if len(keys) != 1 || !strings.HasPrefix(keys[0], "quick/") {
 		t.Errorf("S3 objects = %v, want quick's only", keys)
 	}
@@ -330,7 +304,7 @@ func TestNoSecretInAnyLine(t *testing.T) {
 	if strings.Contains(good, "@") {
 		withPassword = strings.Replace(good, "@", ":"+secrets["pg password"]+"@", 1)
 	}
-	s3srv, _ := fakeS3Server(t, "results")
+	s3srv := s3test.Start(t, "results")
 	ok := newWebhookReceiver(t, http.StatusOK)
 	broken := newWebhookReceiver(t, http.StatusInternalServerError)
 	dir := t.TempDir()

@@ -12,64 +12,30 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"gopkg.in/yaml.v3"
 
+	"github.com/spoutdev/spout/internal/s3test"
 	"github.com/spoutdev/spout/sink"
 )
 
-// fakeS3 is gofakes3 behind a recorder that can also fail requests.
+// fakeS3 is the shared in-process S3 with a client of this package's making.
 type fakeS3 struct {
+	*s3test.Server
 	url    string
 	client *s3.Client
-
-	mu       sync.Mutex
-	requests []*http.Request
-	fail     func(r *http.Request) bool // answer 500 when it returns true
 }
 
 func newFakeS3(t *testing.T, buckets ...string) *fakeS3 {
 	t.Helper()
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_REGION", "eu-west-1")
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	// The SDK's own retries of injected failures would only slow the tests down.
-	t.Setenv("AWS_MAX_ATTEMPTS", "1")
-	backend := s3mem.New()
-	for _, b := range buckets {
-		if err := backend.CreateBucket(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f := &fakeS3{}
-	faker := gofakes3.New(backend).Server()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.requests = append(f.requests, r.Clone(context.Background()))
-		fail := f.fail != nil && f.fail(r)
-		f.mu.Unlock()
-		if fail {
-			io.Copy(io.Discard, r.Body)
-			http.Error(w, "<Error><Code>InternalError</Code><Message>injected</Message></Error>", http.StatusInternalServerError)
-			return
-		}
-		faker.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	f.url = srv.URL
+	srv := s3test.Start(t, buckets...)
+	f := &fakeS3{Server: srv, url: srv.URL}
 	var err error
 	if f.client, err = newClient("", srv.URL, true); err != nil {
 		t.Fatal(err)
@@ -122,10 +88,8 @@ func (f *fakeS3) pendingUploads(t *testing.T, bucket string) int {
 }
 
 func (f *fakeS3) saw(match func(r *http.Request) bool) []*http.Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	var out []*http.Request
-	for _, r := range f.requests {
+	for _, r := range f.Requests() {
 		if match(r) {
 			out = append(out, r)
 		}
@@ -329,7 +293,7 @@ func TestAbortedOrFailedUploadLeavesNothing(t *testing.T) {
 	})
 	t.Run("a part fails", func(t *testing.T) {
 		f := newFakeS3(t, "lake")
-		f.fail = func(r *http.Request) bool { return r.URL.Query().Get("partNumber") == "2" }
+		f.FailWhen(func(r *http.Request) bool { return r.URL.Query().Get("partNumber") == "2" })
 		s, _ := New("lake", f.config(Config{PartSize: 5 << 20}))
 		err := deliver(t, s, bigRows(16))
 		if err == nil || !strings.Contains(err.Error(), `s3 sink "lake": upload s3://lake/buckets/dt=2026-11-22/run-1.jsonl`) {
@@ -344,7 +308,7 @@ func TestAbortedOrFailedUploadLeavesNothing(t *testing.T) {
 	})
 	t.Run("small result fails", func(t *testing.T) {
 		f := newFakeS3(t, "lake")
-		f.fail = func(r *http.Request) bool { return r.Method == http.MethodPut }
+		f.FailWhen(func(r *http.Request) bool { return r.Method == http.MethodPut })
 		s, _ := New("lake", f.config(Config{}))
 		if err := deliver(t, s, rows); err == nil {
 			t.Fatal("no error")

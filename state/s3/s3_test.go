@@ -10,29 +10,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/spoutdev/spout/internal/s3test"
 	"github.com/spoutdev/spout/state/s3"
 	"github.com/spoutdev/spout/state/statetest"
 )
 
 func fake(t *testing.T) (url string, backend *s3mem.Backend) {
 	t.Helper()
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_REGION", "eu-west-1")
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_MAX_ATTEMPTS", "1")
-	backend = s3mem.New()
-	if err := backend.CreateBucket("state"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	return srv.URL, backend
+	srv := s3test.Start(t, "state")
+	return srv.URL, srv.Backend
 }
 
 func TestStore(t *testing.T) {
