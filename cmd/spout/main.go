@@ -22,6 +22,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -212,6 +213,13 @@ func (f *engineFlags) open(ctx context.Context, stderr io.Writer) (*query.Engine
 // config.EnvFile; config.Load reads SPOUT_CONFIG_YAML when neither is given.
 type configFlag struct {
 	Config string `short:"c" env:"SPOUT_CONFIG" placeholder:"FILE" help:"The configuration file (default $$${env}; without either, the YAML in $$SPOUT_CONFIG_YAML)."`
+}
+
+// stopGraceFlag is --stop-grace, shared by run and serve. ECS stops a task with SIGTERM
+// and kills it stopTimeout later; the CDK stack sets SPOUT_STOP_GRACE a little under
+// that, so that the clean-up ends before the kill.
+type stopGraceFlag struct {
+	StopGrace time.Duration `env:"SPOUT_STOP_GRACE" default:"10s" help:"After SIGTERM or SIGINT, how long the clean-up may take: aborting open results and logging the manifest (run), letting running queries finish (serve)."`
 }
 
 // outputFlag is the format of the commands that print rows.

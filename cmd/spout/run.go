@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spoutdev/spout/query"
 	"github.com/spoutdev/spout/runner"
@@ -24,14 +23,12 @@ var plugins = func() map[string]query.PluginFunc {
 
 type runCmd struct {
 	configFlag
-	Query    []string `sep:"none" placeholder:"NAME" help:"Run only the query called NAME (repeatable; also runs a query with enabled: false)."`
-	Schedule string   `placeholder:"GROUP" help:"Run only the queries of schedule GROUP."`
-	Shard    string   `env:"SPOUT_SHARD" placeholder:"I/N" help:"Run shard I of N (counted from 1): only the accounts and connections that hash to it, and its share of the queries."`
-	// ECS stops a task with SIGTERM and kills it stopTimeout later; the CDK stack sets
-	// SPOUT_STOP_GRACE a little under that, so the manifest is logged before the kill.
-	StopGrace        time.Duration `env:"SPOUT_STOP_GRACE" default:"10s" help:"After SIGTERM or SIGINT, how long aborting the open results and logging the manifest may take."`
-	Metrics          string        `env:"SPOUT_METRICS" placeholder:"FORMAT" help:"Metrics to write to stdout: none, or emf (CloudWatch Embedded Metric Format, which awslogs ships without an agent)."`
-	MetricsNamespace string        `env:"SPOUT_METRICS_NAMESPACE" default:"Spout" placeholder:"NAMESPACE" help:"The CloudWatch namespace of --metrics emf."`
+	stopGraceFlag
+	Query            []string `sep:"none" placeholder:"NAME" help:"Run only the query called NAME (repeatable; also runs a query with enabled: false)."`
+	Schedule         string   `placeholder:"GROUP" help:"Run only the queries of schedule GROUP."`
+	Shard            string   `env:"SPOUT_SHARD" placeholder:"I/N" help:"Run shard I of N (counted from 1): only the accounts and connections that hash to it, and its share of the queries."`
+	Metrics          string   `env:"SPOUT_METRICS" placeholder:"FORMAT" help:"Metrics to write to stdout: none, or emf (CloudWatch Embedded Metric Format, which awslogs ships without an agent)."`
+	MetricsNamespace string   `env:"SPOUT_METRICS_NAMESPACE" default:"Spout" placeholder:"NAMESPACE" help:"The CloudWatch namespace of --metrics emf."`
 }
 
 func (c *runCmd) Run(e *env) error {

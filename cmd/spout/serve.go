@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spoutdev/spout/pgwire"
 	"github.com/spoutdev/spout/runner"
@@ -22,7 +21,6 @@ const (
 	envServePassword = "SPOUT_SERVE_PASSWORD" // the default user's password
 	envServeTLSCert  = "SPOUT_SERVE_TLS_CERT" // PEM text, not a path
 	envServeTLSKey   = "SPOUT_SERVE_TLS_KEY"  // PEM text, not a path
-	envStopGrace     = "SPOUT_STOP_GRACE"     // a Go duration
 )
 
 // Defaults of spout serve.
@@ -33,6 +31,7 @@ const (
 
 type serveCmd struct {
 	configFlag
+	stopGraceFlag
 	Listen        string `placeholder:"ADDR" help:"Address to listen on (default serve.listen, else :9193)."`
 	PrintVerifier bool   `help:"Read a password on stdin, print its SCRAM-SHA-256 verifier for serve.users.NAME.scram_verifier, and exit."`
 }
@@ -61,10 +60,7 @@ func (c *serveCmd) Run(e *env) error {
 	if err != nil {
 		return usageError{msg: err.Error()}
 	}
-	grace, err := stopGrace()
-	if err != nil {
-		return usageError{msg: err.Error()}
-	}
+	grace := c.StopGrace
 
 	eng, closeEngine, err := runner.OpenEngine(ctx, cfg, plugins(), logger)
 	if err != nil {
@@ -162,18 +158,4 @@ func printVerifier(e *env) error {
 	}
 	fmt.Fprintln(e.stdout, v)
 	return nil
-}
-
-// stopGrace is how long running queries may finish after SIGTERM: SPOUT_STOP_GRACE, else
-// the runner's default.
-func stopGrace() (time.Duration, error) {
-	v := os.Getenv(envStopGrace)
-	if v == "" {
-		return runner.DefaultStopGrace, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%s=%q: want a duration such as 25s", envStopGrace, v)
-	}
-	return d, nil
 }
