@@ -617,3 +617,12 @@ run:
 		}
 	}
 }
+
+func TestValidateAsksARunForQueries(t *testing.T) {
+	dir := t.TempDir()
+	cfg := parse(t, dir, "connections:\n  test: {plugin: test}\n", nil)
+	err := runner.Validate(context.Background(), cfg, testPlugins, nil)
+	if err == nil || !strings.Contains(err.Error(), "spout.yaml:1:1: no queries") {
+		t.Errorf("got %v, want no queries at 1:1", err)
+	}
+}

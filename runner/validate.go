@@ -85,6 +85,10 @@ func prepare(ctx context.Context, cfg *config.Config, plugins map[string]query.P
 		// Values with unset variables are not what the file means; Parse said which.
 		return p, nil
 	}
+	if len(cfg.Queries) == 0 && cfg.Serve == nil {
+		// A file with a serve section is for spout serve, which needs no queries.
+		errs = append(errs, cfg.At(config.Pos{Line: 1, Column: 1}, "no queries: add at least one under queries (spout serve needs none)"))
+	}
 	for _, sc := range cfg.Sinks {
 		s, err := sink.Build(sc.Name, sc.Node, env)
 		if err != nil {

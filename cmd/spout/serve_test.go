@@ -116,7 +116,9 @@ serve:
 
 func TestServeRefusesToStartWithoutALogin(t *testing.T) {
 	srv := fakeAWS(t)
-	t.Setenv("SPOUT_CONFIG_YAML", spoutConfig(srv, t.TempDir()))
+	// The README's file for serve: connections only, no queries, sinks or serve section.
+	conns, _, _ := strings.Cut(spoutConfig(srv, t.TempDir()), "schedules:")
+	t.Setenv("SPOUT_CONFIG_YAML", conns)
 	t.Setenv("SPOUT_SERVE_PASSWORD", "")
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0"}, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), "SPOUT_SERVE_PASSWORD") {

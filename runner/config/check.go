@@ -39,10 +39,8 @@ func (p *parser) check(cfg *Config, root *yaml.Node) {
 		p.add(nodePos(root), "no connections: add one under connections, or organization discovery")
 		cfg.connsBroken = true
 	}
-	// A file for spout serve alone needs no queries.
-	if len(cfg.Queries) == 0 && cfg.Serve == nil {
-		p.add(nodePos(root), "no queries: add at least one under queries")
-	}
+	// No queries is not a parse error: spout serve needs none. Validation, for run,
+	// asks for them (runner.Validate).
 	if p.failed(func() { p.checkConnections(cfg); p.checkOrganization(cfg) }) {
 		cfg.connsBroken = true
 	}
